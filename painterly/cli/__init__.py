@@ -1,0 +1,48 @@
+"""The ``painterly`` command: subcommands that parse options, call the Python API, and turn user
+errors into one line on stderr and exit code 2 (1 for a bug, 130 for Ctrl-C)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from painterly.cli.common import ArgumentParser
+from painterly.errors import UserError
+
+COMMAND_MODULES = ("transfer", "experiments", "digits", "serve")
+"""Modules of this package that each add subcommands with ``register(subparsers)``."""
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="painterly",
+        description="Neural style transfer (Gatys et al.) and the CNN lecture's experiments.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    from painterly import __version__
+
+    parser.add_argument("--version", action="version", version=f"painterly {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"painterly.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except UserError as error:
+        print(f"painterly: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("painterly: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"painterly: internal error: {type(error).__name__}: {error} "
+              "(rerun with --debug for the traceback)", file=sys.stderr)
+        return 1

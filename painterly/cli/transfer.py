@@ -1,0 +1,166 @@
+"""``painterly transfer``, ``painterly demo`` and ``painterly examples``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from painterly import images
+from painterly.cli.common import (
+    ProgressBar,
+    add_run_options,
+    float_list,
+    name_list,
+    positive_int,
+    say,
+    snapshot_writer,
+)
+from painterly.errors import UserError
+from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_path
+from painterly.layers import POOLING_KINDS
+from painterly.losses import LAYER_WEIGHT_SCHEMES
+from painterly.optimize import METHODS
+from painterly.transfer import TransferOptions, transfer
+
+DEFAULTS = TransferOptions()
+DEMO_SIZE = 384
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "transfer", help="render a content image in the style of one or more paintings",
+        description="Render CONTENT in the style of STYLE (Gatys et al.). Images are paths or "
+                    "names of built-in examples (see 'painterly examples').")
+    parser.add_argument("content", metavar="CONTENT")
+    parser.add_argument("styles", metavar="STYLE", nargs="+")
+    parser.add_argument("-o", "--output", required=True, type=Path,
+                        help="result file (.png, .jpg or .tif)")
+    add_transfer_options(parser)
+    parser.set_defaults(run=run_transfer)
+
+    demo = subparsers.add_parser(
+        "demo", help="style the built-in Tübingen photo after The Starry Night",
+        description="Run the main job on the built-in example images with CPU-friendly settings.")
+    demo.add_argument("-o", "--output", type=Path, default=Path("painterly-demo.png"),
+                      help="result file (default painterly-demo.png)")
+    demo.add_argument("--size", type=int, default=DEMO_SIZE,
+                      help=f"long side in pixels (default {DEMO_SIZE})")
+    demo.add_argument("--style", default="starry_night", choices=STYLE_EXAMPLES)
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(run=run_demo)
+
+    listing = subparsers.add_parser("examples", help="list the built-in example images")
+    listing.set_defaults(run=run_examples)
+
+
+def add_transfer_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``transfer``; defaults come from :class:`TransferOptions`."""
+    d = DEFAULTS
+    add_run_options(parser, size=d.size, steps=d.steps)
+    parser.add_argument("--coarse-steps", type=int, default=d.coarse_steps,
+                        help=f"evaluations at each coarser scale (default {d.coarse_steps})")
+    parser.add_argument("--min-size", type=int, default=d.min_size,
+                        help="smallest scale of the coarse-to-fine ladder; set it to --size for "
+                             f"a single scale (default {d.min_size})")
+    parser.add_argument("--content-weight", type=float, default=d.content_weight,
+                        help=f"alpha (default {d.content_weight:g})")
+    parser.add_argument("--style-weight", type=float, default=d.style_weight,
+                        help=f"beta (default {d.style_weight:g})")
+    parser.add_argument("--tv-weight", type=float, default=d.tv_weight,
+                        help=f"total variation weight (default {d.tv_weight:g})")
+    parser.add_argument("--content-layer", default=d.content_layer,
+                        help=f"(default {d.content_layer})")
+    parser.add_argument("--style-layers", type=name_list, default=d.style_layers,
+                        help=f"comma-separated (default {','.join(d.style_layers)})")
+    parser.add_argument("--layer-weights", default=d.layer_weights,
+                        help=f"style layer weights: {' | '.join(LAYER_WEIGHT_SCHEMES)} | "
+                             f"comma-separated numbers (default {d.layer_weights})")
+    parser.add_argument("--style-blend", type=float_list, default=None,
+                        help="weights of several styles, e.g. 0.7,0.3 (normalized)")
+    parser.add_argument("--style-scale", type=float, default=d.style_scale,
+                        help="style image size relative to the content "
+                             f"(default {d.style_scale:g})")
+    parser.add_argument("--init", default=d.init,
+                        help=f"content | noise | PATH of an image (default {d.init})")
+    parser.add_argument("--optimizer", choices=METHODS, default=d.optimizer,
+                        help=f"(default {d.optimizer})")
+    parser.add_argument("--learning-rate", type=float, default=d.learning_rate,
+                        help=f"Adam's step size on 0..1 pixels (default {d.learning_rate:g})")
+    parser.add_argument("--pooling", choices=POOLING_KINDS, default=d.pooling,
+                        help=f"(default {d.pooling})")
+    parser.add_argument("--weights", default=None,
+                        help="a VGG-19 state dict (torchvision vgg19-*.pth or Caffe-converted "
+                             "vgg19-d01eb7cb.pth) instead of the bundled original weights")
+    parser.add_argument("--weights-layout", choices=("caffe", "torchvision"), default=None,
+                        help="preprocessing of --weights (default: guessed from the file name)")
+    parser.add_argument("--device", default=d.device, help=f"torch device (default {d.device})")
+    parser.add_argument("--save-every", type=positive_int, default=None, metavar="N",
+                        help="also write the image every N steps at the final scale, "
+                             "as OUTPUT_NNNN.png")
+
+
+def _layer_weights(text: str) -> str | tuple[float, ...]:
+    if text in LAYER_WEIGHT_SCHEMES:
+        return text
+    try:
+        return float_list(text)
+    except argparse.ArgumentTypeError:
+        raise UserError(f"--layer-weights: choose from {', '.join(LAYER_WEIGHT_SCHEMES)} or give "
+                        "comma-separated numbers") from None
+
+
+def options_from_args(args: argparse.Namespace) -> dict:
+    """The :class:`TransferOptions` fields set by the command line."""
+    return dict(
+        size=args.size, steps=args.steps, coarse_steps=args.coarse_steps,
+        min_size=args.min_size, content_weight=args.content_weight,
+        style_weight=args.style_weight, tv_weight=args.tv_weight,
+        content_layer=args.content_layer, style_layers=tuple(args.style_layers),
+        layer_weights=_layer_weights(args.layer_weights), style_blend=args.style_blend,
+        style_scale=args.style_scale, init=args.init, optimizer=args.optimizer,
+        learning_rate=args.learning_rate, pooling=args.pooling, seed=args.seed,
+        weights=args.weights, weights_layout=args.weights_layout, device=args.device,
+    )
+
+
+def run_and_save(content, styles, output: Path, options: dict, *, quiet: bool,
+                 save_every: int | None = None) -> int:
+    """Run a transfer with a progress bar, write the result atomically, report it."""
+    output = images.check_output_path(output)
+    bar = ProgressBar("transfer", quiet=quiet)
+    try:
+        result = transfer(content, styles, progress=bar, snapshot=snapshot_writer(output),
+                          save_every=save_every or 0, **options)
+    finally:
+        bar.close()
+    images.save_image(result.tensor, output)
+    width, height = result.image.size
+    terms = result.terms
+    losses = f"; content loss {terms.content:.4g}, style loss {terms.style:.4g}" if terms else ""
+    if result.interrupted:
+        say(f"interrupted: wrote the best image so far to {output} ({width}x{height}, "
+            f"{result.evaluations} evaluations, {result.seconds:.1f} s{losses})")
+        return 130
+    say(f"wrote {output} ({width}x{height}, {result.evaluations} evaluations, "
+        f"{result.seconds:.1f} s{losses})")
+    return 0
+
+
+def run_transfer(args: argparse.Namespace) -> int:
+    return run_and_save(args.content, args.styles, args.output, options_from_args(args),
+                        quiet=args.quiet, save_every=args.save_every)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    say(f"painterly demo: Tübingen (photo: Andreas Praefcke, CC BY 3.0) in the style of "
+        f"{args.style.replace('_', ' ')}, {args.size} px")
+    return run_and_save("tubingen", [args.style], args.output, {"size": args.size},
+                        quiet=args.quiet)
+
+
+def run_examples(args: argparse.Namespace) -> int:
+    for kind, names in (("content", CONTENT_EXAMPLES), ("style", STYLE_EXAMPLES)):
+        for name in names:
+            say(f"{kind:8} {name:28} {example_path(name)}")
+    say("attribution: " + str(example_path("tubingen").with_name("ATTRIBUTION.md")))
+    return 0

@@ -1,0 +1,146 @@
+"""Optimization of an image's pixels against a differentiable loss.
+
+Methods:
+
+* ``lbfgs`` (default): L-BFGS-B (SciPy) with the pixels kept inside [0, 1] during the search,
+  so the saved 8-bit image is the optimized one (no clipping afterwards). No early stop on
+  tolerances: it runs the number of evaluations asked for, restarting its memory if the line
+  search ever gives up.
+* ``adam``: Adam on the pixels, clamped to [0, 1] after each step.
+* ``lbfgs-unbounded``: PyTorch's L-BFGS without bounds, clipped when saved: what the classic
+  tools do, kept as the baseline for benchmarks.
+
+One step is one evaluation (one forward and backward pass through the network), whatever the
+method, so step counts compare across methods. The best image seen so far is kept, so an
+interruption (Ctrl-C or a stop request) still returns a result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.optimize import Bounds, minimize
+
+from painterly.losses import LossTerms
+
+METHODS = ("lbfgs", "adam", "lbfgs-unbounded")
+
+LossFunction = Callable[[torch.Tensor], tuple[torch.Tensor, LossTerms]]
+EvaluationCallback = Callable[[int, LossTerms, torch.Tensor], None]
+"""Called after every evaluation with (evaluations done, loss terms, current image)."""
+
+
+class StopRequested(Exception):
+    """Raised by a callback (or a time budget) to end the optimization early, keeping the best."""
+
+
+@dataclass
+class OptimizationResult:
+    image: torch.Tensor
+    terms: LossTerms | None
+    evaluations: int
+    seconds: float
+    stopped: bool = False
+    interrupted: bool = False
+
+
+class _Tracker:
+    """Counts evaluations, keeps the best image, and forwards progress."""
+
+    def __init__(self, loss_fn: LossFunction, steps: int, callback: EvaluationCallback | None):
+        self.loss_fn, self.steps, self.callback = loss_fn, steps, callback
+        self.evaluations = 0
+        self.best_loss = float("inf")
+        self.best_image: torch.Tensor | None = None
+        self.best_terms: LossTerms | None = None
+
+    def evaluate(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Loss and gradient at ``image``; raises StopRequested once the budget is spent."""
+        if self.evaluations >= self.steps:
+            raise StopRequested
+        image = image.detach().requires_grad_(True)
+        loss, terms = self.loss_fn(image)
+        (gradient,) = torch.autograd.grad(loss, image)
+        self.evaluations += 1
+        if terms.total < self.best_loss:
+            self.best_loss, self.best_terms = terms.total, terms
+            self.best_image = image.detach().clamp(0, 1).clone()
+        if self.callback is not None:
+            self.callback(self.evaluations, terms, image.detach())
+        return loss.detach(), gradient
+
+
+def optimize_pixels(loss_fn: LossFunction, image: torch.Tensor, *, steps: int,
+                    method: str = "lbfgs", learning_rate: float = 0.02, history: int = 20,
+                    callback: EvaluationCallback | None = None) -> OptimizationResult:
+    """Minimize ``loss_fn`` over the pixels of ``image`` (RGB 0..1) for ``steps`` evaluations."""
+    if method not in METHODS:
+        raise ValueError(f"unknown optimizer '{method}': choose from {', '.join(METHODS)}")
+    tracker = _Tracker(loss_fn, steps, callback)
+    start = time.perf_counter()
+    stopped = interrupted = False
+    try:
+        if method == "lbfgs":
+            _run_lbfgs_b(tracker, image, history)
+        elif method == "adam":
+            _run_adam(tracker, image, learning_rate)
+        else:
+            _run_torch_lbfgs(tracker, image, history)
+    except StopRequested:
+        stopped = tracker.evaluations < steps
+    except KeyboardInterrupt:
+        interrupted = True
+    best = tracker.best_image if tracker.best_image is not None else image.detach().clamp(0, 1)
+    return OptimizationResult(best, tracker.best_terms, tracker.evaluations,
+                              time.perf_counter() - start, stopped, interrupted)
+
+
+def _run_lbfgs_b(tracker: _Tracker, image: torch.Tensor, history: int) -> None:
+    shape, dtype, device = image.shape, image.dtype, image.device
+
+    def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        x = torch.from_numpy(flat.astype(np.float32)).view(shape).to(device, dtype)
+        loss, gradient = tracker.evaluate(x)
+        return float(loss), gradient.detach().cpu().double().numpy().ravel()
+
+    start = image.detach().clamp(0, 1).cpu().double().numpy().ravel()
+    while tracker.evaluations < tracker.steps:
+        before = tracker.evaluations
+        minimize(fun, start, jac=True, method="L-BFGS-B", bounds=Bounds(0.0, 1.0),
+                 options={"maxcor": history, "maxfun": tracker.steps - before + 1,
+                          "maxiter": 10 * tracker.steps, "ftol": 0.0, "gtol": 0.0,
+                          "maxls": 20})
+        if tracker.evaluations == before:  # no progress possible (e.g. an exact optimum)
+            break
+        # the line search gave up (or converged): restart the memory from the best point
+        start = tracker.best_image.cpu().double().numpy().ravel()
+
+
+def _run_adam(tracker: _Tracker, image: torch.Tensor, learning_rate: float) -> None:
+    x = image.detach().clamp(0, 1).clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([x], lr=learning_rate)
+    while tracker.evaluations < tracker.steps:
+        _, gradient = tracker.evaluate(x)
+        optimizer.zero_grad()
+        x.grad = gradient
+        optimizer.step()
+        with torch.no_grad():
+            x.clamp_(0, 1)
+
+
+def _run_torch_lbfgs(tracker: _Tracker, image: torch.Tensor, history: int) -> None:
+    x = image.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.LBFGS([x], lr=1.0, max_iter=tracker.steps, max_eval=tracker.steps,
+                                  history_size=history, tolerance_grad=-1, tolerance_change=-1)
+
+    def closure() -> torch.Tensor:
+        loss, gradient = tracker.evaluate(x)
+        x.grad = gradient
+        return loss
+
+    while tracker.evaluations < tracker.steps:
+        optimizer.step(closure)

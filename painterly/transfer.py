@@ -1,0 +1,253 @@
+"""Neural style transfer: content + style images -> targets -> objective -> optimized pixels.
+
+The optimization runs coarse to fine by default: on a ladder of sizes growing by sqrt(2) from
+``min_size`` to ``size``, each rung initialized from the upsampled result of the one before and
+with its targets recomputed at that size. Most evaluations happen where they are cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from PIL import Image
+
+from painterly import images
+from painterly.errors import UserError
+from painterly.losses import LAYER_WEIGHT_SCHEMES, LossTerms, PerceptualLoss
+from painterly.models.vgg import LAYER_NAMES, check_layers, load_vgg19
+from painterly.optimize import METHODS, StopRequested, optimize_pixels
+
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+INIT_CHOICES = ("content", "noise")
+MAX_SIZE = 8192
+
+
+@dataclass
+class TransferOptions:
+    """Every setting of a style transfer, with its default. The CLI and the web page use these
+    defaults; nothing else defines them."""
+
+    size: int = 512
+    """Long side of the output in pixels."""
+    steps: int = 100
+    """Evaluations (forward+backward passes) at the final size."""
+    coarse_steps: int = 100
+    """Evaluations at each coarser rung of the ladder."""
+    min_size: int = 128
+    """Smallest rung of the coarse-to-fine ladder; ``>= size`` means a single scale."""
+    content_weight: float = 1.0
+    """alpha."""
+    style_weight: float = 1e3
+    """beta."""
+    tv_weight: float = 0.0
+    content_layer: str = "relu4_2"
+    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    layer_weights: str | tuple[float, ...] = "equal"
+    style_blend: tuple[float, ...] | None = None
+    """Weights of several style images (normalized to sum to 1)."""
+    style_scale: float = 1.0
+    """Style image long side relative to the content's at each scale."""
+    init: str = "content"
+    """``content``, ``noise``, or a path to an image to start from."""
+    optimizer: str = "lbfgs"
+    learning_rate: float = 0.02
+    history: int = 20
+    pooling: str = "max"
+    seed: int = 0
+    weights: str | None = None
+    """A VGG-19 state dict to use instead of the bundled original weights."""
+    weights_layout: str | None = None
+    device: str = "cpu"
+
+    def validated(self) -> TransferOptions:
+        """Raise UserError for any bad value; returns self for chaining."""
+        if not 16 <= self.size <= MAX_SIZE:
+            raise UserError(f"--size must be between 16 and {MAX_SIZE} pixels, got {self.size}")
+        if self.steps < 1 or self.coarse_steps < 0:
+            raise UserError("--steps must be at least 1 (and --coarse-steps at least 0)")
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise UserError(f"--{name.replace('_', '-')} must be a finite number >= 0")
+        if not 0.05 <= self.style_scale <= 8:
+            raise UserError("--style-scale must be between 0.05 and 8")
+        check_layers([self.content_layer, *self.style_layers])
+        if not self.style_layers:
+            raise UserError("--style-layers needs at least one layer")
+        if isinstance(self.layer_weights, str) and self.layer_weights not in LAYER_WEIGHT_SCHEMES:
+            raise UserError(f"--layer-weights: choose from {', '.join(LAYER_WEIGHT_SCHEMES)} "
+                            "or give one number per style layer")
+        if not isinstance(self.layer_weights, str) and len(self.layer_weights) != len(
+                self.style_layers):
+            raise UserError(f"--layer-weights has {len(self.layer_weights)} values for "
+                            f"{len(self.style_layers)} style layers")
+        if self.optimizer not in METHODS:
+            raise UserError(f"--optimizer: choose from {', '.join(METHODS)}")
+        return self
+
+
+@dataclass
+class Progress:
+    """One progress event, sent after every evaluation."""
+
+    scale: int
+    """Index of the current rung of the ladder (0-based)."""
+    scales: int
+    size: tuple[int, int]
+    """(width, height) of the current rung."""
+    step: int
+    """Evaluations done at this rung."""
+    steps: int
+    done: int
+    """Evaluations done overall."""
+    total: int
+    terms: LossTerms
+    elapsed: float
+    eta: float | None
+    """Seconds left, estimated from the measured cost per pixel; None until measured."""
+
+
+@dataclass
+class TransferResult:
+    image: Image.Image
+    tensor: torch.Tensor
+    terms: LossTerms | None
+    evaluations: int
+    seconds: float
+    interrupted: bool = False
+    history: list[dict] = field(default_factory=list)
+
+
+ProgressCallback = Callable[[Progress], None]
+SnapshotCallback = Callable[[torch.Tensor, str], None]
+"""Receives the best image so far and why (``scale 2/5`` or ``step 50``)."""
+
+
+def ladder(width: int, height: int, size: int, min_size: int) -> list[tuple[int, int]]:
+    """Sizes (width, height) from ``min_size`` up to ``size`` (long side), ratio sqrt(2)."""
+    sides = [size]
+    while sides[-1] / math.sqrt(2) >= min_size * 0.99 and min_size < size:
+        sides.append(round(sides[-1] / math.sqrt(2)))
+    return [images.fit_long_side(width, height, side) for side in reversed(sides)]
+
+
+def _tensor(image: Image.Image, size: tuple[int, int], device: str) -> torch.Tensor:
+    resized = image if image.size == size else image.resize(size, Image.Resampling.LANCZOS)
+    return images.to_tensor(resized).to(device)
+
+
+def _style_size(style: Image.Image, content_size: tuple[int, int], scale: float) -> tuple[int, int]:
+    return images.fit_long_side(*style.size, max(16, round(max(content_size) * scale)))
+
+
+def _initial_image(init: str, content: torch.Tensor, seed: int) -> torch.Tensor:
+    if init == "content":
+        return content.clone()
+    if init == "noise":
+        generator = torch.Generator().manual_seed(seed)
+        return torch.rand(content.shape, generator=generator).to(content.device)
+    start = images.load_image(init, what="init image")
+    return _tensor(start, (content.shape[-1], content.shape[-2]), str(content.device))
+
+
+def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[images.ImageSource],
+             *, progress: ProgressCallback | None = None,
+             snapshot: SnapshotCallback | None = None, save_every: int = 0,
+             should_stop: Callable[[], bool] | None = None, **options) -> TransferResult:
+    """Render ``content`` in the style of ``style`` (one image or several).
+
+    ``options`` are the fields of :class:`TransferOptions`. ``progress`` receives a
+    :class:`Progress` after each evaluation, ``snapshot`` the best image after each scale (and
+    every ``save_every`` steps at the final scale), ``should_stop`` ends the run early when it
+    returns True. Ctrl-C also ends it early; the result then holds the best image so far.
+    """
+    unknown = set(options) - {f.name for f in dataclasses.fields(TransferOptions)}
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    opts = TransferOptions(**options).validated()
+    content_image = images.load_image(content, what="content image")
+    style_sources = [style] if isinstance(style, (str, Image.Image)) or not isinstance(
+        style, Sequence) else list(style)
+    style_images = [images.load_image(s, what="style image") for s in style_sources]
+    if opts.style_blend is not None and len(opts.style_blend) != len(style_images):
+        raise UserError(f"--style-blend has {len(opts.style_blend)} weights for "
+                        f"{len(style_images)} style images")
+    if opts.init not in INIT_CHOICES:
+        images.load_image(opts.init, what="init image")  # fail now, not after minutes
+
+    torch.manual_seed(opts.seed)
+    vgg = load_vgg19(opts.weights, opts.pooling, opts.weights_layout).to(opts.device)
+    sizes = ladder(*content_image.size, opts.size, opts.min_size)
+    steps = [opts.coarse_steps] * (len(sizes) - 1) + [opts.steps]
+    total = sum(steps)
+    loss = PerceptualLoss(vgg, content_layer=opts.content_layer, style_layers=opts.style_layers,
+                          content_weight=opts.content_weight, style_weight=opts.style_weight,
+                          tv_weight=opts.tv_weight, layer_weights=opts.layer_weights)
+    start = time.perf_counter()
+    done = 0
+    seconds_per_pixel: float | None = None
+    current: torch.Tensor | None = None
+    result_terms: LossTerms | None = None
+    history: list[dict] = []
+    interrupted = False
+
+    for index, (size, rung_steps) in enumerate(zip(sizes, steps, strict=True)):
+        if rung_steps == 0:
+            continue
+        content_tensor = _tensor(content_image, size, opts.device)
+        loss.set_content(content_tensor)
+        loss.set_style([_tensor(s, _style_size(s, size, opts.style_scale), opts.device)
+                        for s in style_images], opts.style_blend)
+        if current is None:
+            current = _initial_image(opts.init, content_tensor, opts.seed)
+        else:
+            current = images.resize_tensor(current, (size[1], size[0]))
+        rung_start = time.perf_counter()
+        pixels = size[0] * size[1]
+        remaining_after = sum(s * w * h for s, (w, h) in zip(steps[index + 1:],
+                                                                sizes[index + 1:], strict=True))
+
+        def on_evaluation(step: int, terms: LossTerms, image: torch.Tensor, *, _index=index,
+                          _size=size, _steps=rung_steps, _pixels=pixels,
+                          _rung_start=rung_start, _after=remaining_after, _done=done) -> None:
+            nonlocal seconds_per_pixel
+            now = time.perf_counter()
+            measured = (now - _rung_start) / (step * _pixels)
+            seconds_per_pixel = measured if step >= 2 or seconds_per_pixel is None else \
+                seconds_per_pixel
+            eta = seconds_per_pixel * ((_steps - step) * _pixels + _after)
+            history.append({"scale": _index, "step": step, "loss": terms.total,
+                            "content": terms.content, "style": terms.style,
+                            "time": round(now - start, 4)})
+            if progress is not None:
+                progress(Progress(_index, len(sizes), _size, step, _steps, _done + step, total,
+                                  terms, now - start, eta))
+            if should_stop is not None and should_stop():
+                raise StopRequested
+            if (save_every and snapshot is not None and _index == len(sizes) - 1
+                    and step % save_every == 0):
+                snapshot(image.clamp(0, 1), f"step {step}")
+
+        outcome = optimize_pixels(loss, current, steps=rung_steps, method=opts.optimizer,
+                                  learning_rate=opts.learning_rate, history=opts.history,
+                                  callback=on_evaluation)
+        current, result_terms = outcome.image, outcome.terms or result_terms
+        done += outcome.evaluations
+        if snapshot is not None and index < len(sizes) - 1:
+            snapshot(current, f"scale {index + 1}/{len(sizes)}")
+        if outcome.interrupted or outcome.stopped:
+            interrupted = outcome.interrupted
+            if index < len(sizes) - 1:  # deliver at the size asked for
+                current = images.resize_tensor(current, (sizes[-1][1], sizes[-1][0]))
+            break
+
+    return TransferResult(images.to_image(current), current, result_terms, done,
+                          time.perf_counter() - start, interrupted, history)
+
+
+__all__ = ["LAYER_NAMES", "Progress", "TransferOptions", "TransferResult", "ladder", "transfer"]

@@ -1,0 +1,42 @@
+"""Shared fixtures: small synthetic images, so the suite needs nothing outside the repository."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def synthetic_photo(width: int = 64, height: int = 48, seed: int = 0) -> Image.Image:
+    """A smooth image with a few shapes: enough structure for the network to see."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    red = 0.5 + 0.4 * np.sin(6 * x + 3 * y)
+    green = 0.5 + 0.4 * np.cos(5 * y - 2 * x)
+    blue = 0.3 + 0.5 * (x > 0.5)
+    pixels = np.stack([red, green, blue], axis=-1) + rng.normal(0, 0.02, (height, width, 3))
+    return Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8), "RGB")
+
+
+def synthetic_painting(width: int = 64, height: int = 64, seed: int = 1) -> Image.Image:
+    """Strong diagonal strokes in saturated colours."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    stripes = ((x + y) // 4) % 2
+    pixels = np.where(stripes[..., None] == 1, [0.9, 0.7, 0.1], [0.1, 0.2, 0.8])
+    pixels = pixels + rng.normal(0, 0.05, (height, width, 3))
+    return Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8), "RGB")
+
+
+@pytest.fixture
+def content_file(tmp_path):
+    path = tmp_path / "content.png"
+    synthetic_photo().save(path)
+    return path
+
+
+@pytest.fixture
+def style_file(tmp_path):
+    path = tmp_path / "style.png"
+    synthetic_painting().save(path)
+    return path

@@ -1,0 +1,88 @@
+import math
+
+import pytest
+import torch
+
+from painterly.losses import (
+    REFERENCE_PIXELS,
+    PerceptualLoss,
+    content_loss,
+    gram_matrix,
+    style_layer_loss,
+    style_layer_weights,
+    total_variation,
+)
+
+
+def test_gram_matrix_is_f_times_f_transposed():
+    features = torch.tensor([[1.0, 2.0], [3.0, 4.0], [0.0, -1.0]]).view(1, 3, 1, 2)
+    expected = torch.tensor([[5.0, 11.0, -2.0], [11.0, 25.0, -4.0], [-2.0, -4.0, 1.0]])
+    assert torch.equal(gram_matrix(features)[0], expected)
+
+
+def test_content_loss_is_half_sum_of_squares():
+    f = torch.tensor([1.0, 2.0, 3.0])
+    p = torch.tensor([1.0, 0.0, 6.0])
+    assert content_loss(f, p).item() == pytest.approx(0.5 * (0 + 4 + 9))
+
+
+def test_style_layer_loss_matches_the_lecture_formula():
+    g = torch.tensor([[2.0, 1.0], [1.0, 3.0]])
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    n, m = 2, 5
+    expected = (1 + 1 + 1 + 4) / (4 * n**2 * m**2)
+    assert style_layer_loss(g, a, n, m).item() == pytest.approx(expected)
+
+
+def test_total_variation_counts_squared_neighbour_differences():
+    image = torch.tensor([[0.0, 1.0], [1.0, 3.0]]).view(1, 1, 2, 2)
+    # horizontal: (1-0)^2 + (3-1)^2 = 5, vertical: (1-0)^2 + (3-1)^2 = 5
+    assert total_variation(image).item() == pytest.approx(10.0)
+
+
+def test_layer_weight_schemes():
+    layers = ["a", "b"]
+    channels = {"a": 64, "b": 128}
+    assert style_layer_weights(layers, "equal", channels) == {"a": 0.5, "b": 0.5}
+    weights = style_layer_weights(layers, "inverse-channels", channels)
+    assert weights["a"] / weights["b"] == pytest.approx(4.0)
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert style_layer_weights(layers, [2.0, 3.0], channels) == {"a": 2.0, "b": 3.0}
+    with pytest.raises(ValueError):
+        style_layer_weights(layers, [1.0], channels)
+
+
+class FakeNet:
+    """Returns the image itself as every 'layer', so the loss can be checked by hand."""
+
+    def __call__(self, image, layers):
+        return {name: image for name in layers}
+
+
+def test_perceptual_loss_combines_terms_with_weights():
+    torch.manual_seed(0)
+    content = torch.rand(1, 3, 4, 5)
+    style = torch.rand(1, 3, 4, 5)
+    loss = PerceptualLoss(FakeNet(), content_layer="c", style_layers=["s"],
+                          content_weight=2.0, style_weight=3.0)
+    loss.set_content(content)
+    loss.set_style([style])
+    image = torch.rand(1, 3, 4, 5)
+    total, terms = loss(image)
+    size_factor = REFERENCE_PIXELS / 20
+    expected_content = 0.5 * ((image - content) ** 2).sum().item() * size_factor
+    g = gram_matrix(image)[0]
+    a = gram_matrix(style)[0]
+    expected_style = ((g - a) ** 2).sum().item() / (4 * 3**2 * 20**2)
+    assert terms.content == pytest.approx(expected_content, rel=1e-5)
+    assert terms.style == pytest.approx(expected_style, rel=1e-4)
+    assert total.item() == pytest.approx(2 * expected_content + 3 * expected_style, rel=1e-4)
+
+
+def test_blended_style_target_is_the_weighted_mean_of_grams():
+    a, b = torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4)
+    loss = PerceptualLoss(FakeNet(), content_layer=None, style_layers=["s"])
+    loss.set_style([a, b], blend=[3.0, 1.0])
+    expected = (0.75 * gram_matrix(a) + 0.25 * gram_matrix(b)) / 16
+    assert torch.allclose(loss.style_targets["s"], expected)
+    assert math.isclose(loss.layer_weights["s"], 1.0)

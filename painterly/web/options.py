@@ -46,6 +46,8 @@ def _kind(field: dataclasses.Field, default: Any) -> str:
     annotation = str(field.type)
     if isinstance(default, bool) or annotation.startswith("bool"):
         return "bool"
+    if isinstance(default, str):
+        return "text"
     if "tuple[float" in annotation:
         return "numbers"
     if "tuple[str" in annotation:

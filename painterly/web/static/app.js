@@ -174,7 +174,7 @@ function styleWeight() {
 }
 
 function showBalance() {
-  $("balance-value").textContent = `β = ${styleWeight().toPrecision(2)}`;
+  $("balance-value").textContent = `(style weight ${Number(styleWeight().toPrecision(2))})`;
 }
 
 async function loadOptions() {

@@ -7,17 +7,20 @@ from __future__ import annotations
 import io
 import json
 import time
+import warnings
 
 import pytest
 from PIL import Image
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
-from starlette.testclient import TestClient  # noqa: E402
+with warnings.catch_warnings():  # starlette >= 1.x suggests httpx2; httpx still works
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
 
-from painterly.web import create_app  # noqa: E402
-from painterly.web.runs import FINAL_STATES  # noqa: E402
-from tests.conftest import synthetic_painting, synthetic_photo  # noqa: E402
+from painterly.web import create_app
+from painterly.web.runs import FINAL_STATES
+from tests.conftest import synthetic_painting, synthetic_photo
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 TINY = {"size": 32, "steps": 3, "min_size": 32}

@@ -1,9 +1,9 @@
 """The lecture's experiments on the page: a chosen layer's feature maps for an image, and the
 learned filters of a convolution.
 
-These are thin calls on the core (VGG-19 and figures.image_grid). When
-``painterly.experiments`` provides the same figures, the two functions below defer to it, so
-there is one implementation of each idea."""
+The figures come from ``painterly.experiments`` (``feature_map_figure``, ``filter_figure``)
+when it is installed; until then a thin stand-in on the core (VGG-19 and figures.image_grid)
+draws them, so the page works either way."""
 
 from __future__ import annotations
 
@@ -42,9 +42,9 @@ def feature_maps_figure(image_path: Path, layer: str, count: int = 32) -> Image.
     """The first ``count`` activation maps of ``layer`` for the image, numbered."""
     check_layers([layer])
     count = max(1, min(count, MAX_MAPS))
-    external = _experiments_function("feature_maps_figure")
+    external = _experiments_function("feature_map_figure")
     if external is not None:
-        return external(image_path, layer=layer, count=count)
+        return external(image_path, layer, maps=f"0-{count - 1}", size=FEATURE_SIDE)
     image = images.resize_long_side(images.load_image(image_path), FEATURE_SIDE)
     with torch.no_grad():
         maps = load_vgg19()(images.to_tensor(image), [layer])[layer][0]
@@ -61,9 +61,9 @@ def filters_figure(layer: str, count: int = 64) -> Image.Image:
     if layer not in CONV_NAMES:
         raise UserError(f"filters exist for convolutions only: choose from {', '.join(CONV_NAMES)}")
     count = max(1, min(count, MAX_MAPS))
-    external = _experiments_function("filters_figure")
+    external = _experiments_function("filter_figure")
     if external is not None:
-        return external(layer=layer, count=count)
+        return external(layer, filters=f"0-{count - 1}")
     weight = load_vgg19().conv_weight(layer)[:count]
     if weight.shape[1] == 3:
         tiles = []

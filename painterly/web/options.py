@@ -26,6 +26,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "content_layer": LAYER_NAMES, "layer_weights": LAYER_WEIGHT_SCHEMES,
 }
 """Allowed values of the text options (``init`` is never a path here)."""
+try:  # colour preservation, where this version of painterly has it
+    from painterly.color import PRESERVE_COLORS
+
+    CHOICES["preserve_colors"] = PRESERVE_COLORS
+except ImportError:
+    pass
 LABELS = {
     "size": "Size (long side, px)", "steps": "Steps at the final size",
     "time_budget": "Time budget (s)", "style_weight": "Style weight (β)",

@@ -104,18 +104,30 @@ function setUpDrop(kind) {
 }
 
 async function loadExamples() {
-  const examples = await api("/api/examples");
-  for (const example of examples) {
-    const label = example.name.replace(/_/g, " ");
-    $("content-example").append(el("option", {value: example.name, text: label}));
-    $("style-example").append(el("option", {value: example.name, text: label}));
+  const [examples, uploads] = await Promise.all([api("/api/examples"), api("/api/uploads")]);
+  const known = {};
+  for (const select of [$("content-example"), $("style-example")]) {
+    const builtIn = el("optgroup", {label: "built-in"});
+    for (const example of examples) {
+      const label = example.name.replace(/_/g, " ");
+      known[example.name] = {ref: example.name, name: label, preview: example.preview};
+      builtIn.append(el("option", {value: example.name, text: label}));
+    }
+    select.append(builtIn);
+    if (uploads.length) {  // earlier uploads in this data folder, to use again
+      const earlier = el("optgroup", {label: "uploaded before"});
+      for (const upload of uploads) {
+        known[upload.id] = {ref: upload.id, name: upload.name, preview: upload.preview};
+        earlier.append(el("option", {value: upload.id, text: upload.name}));
+      }
+      select.append(earlier);
+    }
   }
   const pick = (kind) => (event) => {
-    const name = event.target.value;
-    if (!name) return;
-    const item = {ref: name, name: name.replace(/_/g, " "), preview: `/api/examples/${name}/preview.png`};
+    const item = known[event.target.value];
+    if (!item) return;
     $(`${kind}-message`).textContent = "";
-    if (kind === "content") state.content = item; else state.styles.push(item);
+    if (kind === "content") state.content = {...item}; else state.styles.push({...item});
     event.target.value = "";
     showThumbs();
   };

@@ -21,7 +21,7 @@ demo: setup
 	$(VENV)/bin/painterly demo
 
 lint: setup
-	$(PY) -m ruff check painterly tests benchmarks scripts
+	$(PY) -m ruff check .
 
 test: lint
 	$(PY) -m pytest

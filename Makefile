@@ -24,7 +24,7 @@ serve: setup
 	$(VENV)/bin/painterly serve
 
 lint: setup
-	$(PY) -m ruff check painterly tests benchmarks scripts
+	$(PY) -m ruff check .
 
 test: lint
 	$(PY) -m pytest

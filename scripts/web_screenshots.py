@@ -4,7 +4,7 @@ style of The Starry Night at a small size, then the feature maps of the experime
 Needs Chromium (Debian: apt-get install chromium) and Playwright for Python (pip, no browser
 download). Run from the repository root:
 
-    python scripts/web_screenshots.py [--size 256] [--output-dir docs/images]
+    python scripts/web_screenshots.py [--size 256] [--steps 100] [--coarse-steps 100]
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def save_png(data: bytes, path: Path, width: int = 900) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=None, help="(default: the page's)")
+    parser.add_argument("--coarse-steps", type=int, default=None, help="(default: the page's)")
     parser.add_argument("--output-dir", type=Path, default=Path("docs/images"))
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
@@ -68,6 +70,11 @@ def main() -> None:
         page.select_option("#content-example", "tubingen")
         page.select_option("#style-example", "starry_night")
         page.fill("#opt-size", str(args.size))
+        if args.steps is not None:
+            page.fill("#opt-steps", str(args.steps))
+        if args.coarse_steps is not None:
+            page.click("#advanced summary")
+            page.fill("#opt-coarse_steps", str(args.coarse_steps))
         started = time.monotonic()
         page.click("#start")
         page.wait_for_selector("#run-status[data-state=done]")

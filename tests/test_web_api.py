@@ -15,14 +15,14 @@ from PIL import Image
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 with warnings.catch_warnings():  # starlette >= 1.x suggests httpx2; httpx still works
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 from painterly.web import create_app
 from painterly.web.runs import FINAL_STATES
 from tests.conftest import synthetic_painting, synthetic_photo
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 TINY = {"size": 32, "steps": 3, "min_size": 32}
 LONG = {"size": 32, "steps": 5000, "min_size": 32}
 
@@ -327,3 +327,22 @@ def test_feature_maps_and_filters(client):
     assert bad_layer.status_code == 400 and "valid layers" in bad_layer.json()["error"]
     not_conv = client.get("/api/experiments/filters.png?layer=relu1_1")
     assert not_conv.status_code == 400 and "convolutions only" in not_conv.json()["error"]
+
+
+def test_stopping_the_server_interrupts_a_run_and_keeps_its_image(make_client, tmp_path):
+    client = make_client()
+    run = start(client, options=LONG).json()
+    wait_for(client, run["id"], lambda r: r["progress"] is not None)
+    client.__exit__(None, None, None)  # the server stops (as on Ctrl-C)
+    stored = json.loads((tmp_path / "data" / "runs" / run["id"] / "run.json").read_text())
+    assert stored["state"] == "interrupted" and "best image" in stored["error"]
+    assert (tmp_path / "data" / "runs" / run["id"] / "result.png").is_file()
+
+
+def test_serve_command_line_errors():
+    from painterly.cli import main
+    from painterly.cli.serve import local_host_names
+
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "localhost" in local_host_names("127.0.0.1")
+    assert local_host_names("0.0.0.0") is None

@@ -41,8 +41,7 @@ def _missing() -> str | None:
 missing = _missing()
 if missing and REQUIRED:
     raise RuntimeError(f"browser tests are required here but {missing}")
-pytestmark = [pytest.mark.skipif(missing is not None, reason=missing or ""),
-              pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = pytest.mark.skipif(missing is not None, reason=missing or "")
 
 
 def _free_port() -> int:

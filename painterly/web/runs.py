@@ -247,7 +247,11 @@ class RunManager:
                       "loss": terms.total if terms else None,
                       "content_loss": terms.content if terms else None,
                       "style_loss": terms.style if terms else None}
-        self._finish(run, "cancelled" if run.stop.is_set() else "done", None)
+        if self.closing:
+            self._finish(run, "interrupted", "the server stopped before this run finished; "
+                                             "the best image so far is kept")
+        else:
+            self._finish(run, "cancelled" if run.stop.is_set() else "done", None)
 
     def _finish(self, run: Run, state: str, error: str | None) -> None:
         with self.changed:

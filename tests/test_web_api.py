@@ -253,6 +253,8 @@ def test_a_waiting_run_can_be_cancelled(make_client):
      "init: choose from content, noise"),
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"steps": "many"}},
      "steps must be a number"),
+    ({"content": "tubingen", "styles": ["starry_night"],
+      "options": {"content_layer": "../../etc/passwd"}}, "file paths are not accepted"),
     ({"content": "../../etc/passwd", "styles": ["starry_night"]}, "no such image"),
     ({"content": "tubingen", "styles": []}, "styles: give a list"),
     ({"content": "tubingen", "styles": ["starry_night"],

@@ -174,14 +174,16 @@ def test_two_tabs_run_at_once_and_both_finish(page, browser, server):
     second.set_default_timeout(TIMEOUT_MS)
     second.goto(server)
     second.wait_for_selector("body[data-ready=true]")
-    for tab, style in ((page, "starry_night"), (second, "the_scream")):
+    for tab, style, steps in ((page, "starry_night", 20), (second, "the_scream", 3)):
         tab.select_option("#content-example", "tubingen")
         tab.select_option("#style-example", style)
-        _tiny_settings(tab)
+        _tiny_settings(tab, steps)
     page.click("#start")
-    page.wait_for_selector("#run-status[data-state]")
+    page.wait_for_selector("#run-status[data-state=running]")
+    _record_statuses(second)
     second.click("#start")
     second.wait_for_selector("#run-status[data-state]")
+    assert "Waiting in the queue: position 1." in second.evaluate("window.statuses")
     second.reload()  # re-attaches to its run from the address (#run=...)
     second.wait_for_selector("body[data-ready=true]")
     for tab in (page, second):
@@ -189,3 +191,10 @@ def test_two_tabs_run_at_once_and_both_finish(page, browser, server):
         assert tab.is_visible("#download")
     assert page.url.split("#run=")[1] != second.url.split("#run=")[1]
     second.close()
+
+
+def test_api_documentation_page_lists_the_endpoints(page, server):
+    page.goto(f"{server}/docs")
+    page.wait_for_selector("#endpoints h2")
+    headings = page.locator("#endpoints h2").all_text_contents()
+    assert "POST /api/uploads" in headings and "GET /api/runs/{run_id}/events" in headings

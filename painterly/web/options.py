@@ -15,8 +15,9 @@ from painterly.models.vgg import LAYER_NAMES
 from painterly.optimize import METHODS
 from painterly.transfer import INIT_CHOICES, TransferOptions
 
-HIDDEN = frozenset({"weights", "weights_layout", "device"})
-"""Options the page and the API never set: they name files or hardware of the server."""
+HIDDEN = frozenset({"weights", "weights_layout", "device", "mask", "masks", "trace"})
+"""Options the page and the API never set: they name files or hardware of the server (and no
+text option may hold a path: see :func:`parse_options`)."""
 MAIN = ("size", "steps", "time_budget", "style_weight", "style_scale", "preserve_colors", "seed")
 """Options shown outside the "advanced" section (when TransferOptions has them)."""
 MAX_WEB_SIZE = 2048
@@ -48,20 +49,21 @@ SUGGESTED = {"size": 384}
 
 
 def _kind(field: dataclasses.Field, default: Any) -> str:
-    """int | float | bool | text | list (of text) | numbers (list of floats)."""
-    annotation = str(field.type)
-    if isinstance(default, bool) or annotation.startswith("bool"):
+    """int | float | bool | text | list (of text) | numbers (list of floats), from the default
+    (or, for options off by default, from the annotation's first type)."""
+    if isinstance(default, bool):
         return "bool"
     if isinstance(default, str):
         return "text"
-    if "tuple[float" in annotation:
-        return "numbers"
-    if "tuple[str" in annotation:
-        return "list"
-    if isinstance(default, int) or annotation.startswith("int"):
+    if isinstance(default, int):
         return "int"
-    if isinstance(default, float) or annotation.startswith("float"):
+    if isinstance(default, float):
         return "float"
+    annotation = str(field.type).replace(" ", "")
+    for prefix, kind in (("bool", "bool"), ("int", "int"), ("float", "float"),
+                         ("tuple[float", "numbers"), ("tuple[str", "list")):
+        if annotation.startswith(prefix):
+            return kind
     return "text"
 
 
@@ -141,6 +143,8 @@ def _coerce(field: dict, value: Any) -> Any:
         return _coerce({"name": name, "kind": "numbers", "optional": False}, value)
     if not isinstance(value, str):
         raise UserError(f"{name} must be text")
+    if "/" in value or "\\" in value or value.startswith("."):
+        raise UserError(f"{name}: file paths are not accepted here")
     if name in CHOICES and value not in CHOICES[name]:
         raise UserError(f"{name}: choose from {', '.join(CHOICES[name])}")
     return value

@@ -5,12 +5,16 @@ Needs Chromium (Debian: apt-get install chromium) and Playwright for Python (pip
 download). Run from the repository root:
 
     python scripts/web_screenshots.py [--size 256] [--steps 100] [--coarse-steps 100]
+
+``--data-dir DIR`` keeps the run; given again, the page re-attaches to that finished run (as after
+a reload) instead of computing it anew.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import socket
 import tempfile
 import threading
@@ -44,17 +48,31 @@ def save_png(data: bytes, path: Path, width: int = 900) -> None:
     print(f"wrote {path} ({image.width}x{image.height}, {path.stat().st_size // 1024} KB)")
 
 
+def finished_run(data_dir: Path, size: int) -> str | None:
+    """The id of a finished Tübingen + Starry Night run of this size in ``data_dir``, if any."""
+    for path in sorted((data_dir / "runs").glob("*/run.json")):
+        run = json.loads(path.read_text())
+        if (run["state"], run["content"], run["styles"], run["options"].get("size")) == (
+                "done", "tubingen", ["starry_night"], size):
+            return run["id"]
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=None, help="(default: the page's)")
     parser.add_argument("--coarse-steps", type=int, default=None, help="(default: the page's)")
     parser.add_argument("--output-dir", type=Path, default=Path("docs/images"))
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="data folder of the server (default: a new temporary one)")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
     args.output_dir.mkdir(parents=True, exist_ok=True)
 
-    app = create_app(tempfile.mkdtemp(prefix="painterly-web-"))
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="painterly-web-"))
+    app = create_app(data_dir)
+    earlier = finished_run(data_dir, args.size)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
@@ -75,15 +93,24 @@ def main() -> None:
         if args.coarse_steps is not None:
             page.click("#advanced summary")
             page.fill("#opt-coarse_steps", str(args.coarse_steps))
-        started = time.monotonic()
-        page.click("#start")
+        if earlier:
+            page.click(f".card[data-run='{earlier}']")
+        else:
+            started = time.monotonic()
+            page.click("#start")
         page.wait_for_selector("#run-status[data-state=done]")
-        print(f"run finished in {time.monotonic() - started:.0f} s: "
-              f"{page.text_content('#run-status')}")
+        if not earlier:
+            print(f"run finished in {time.monotonic() - started:.0f} s: "
+                  f"{page.text_content('#run-status')}")
         page.wait_for_function("() => document.getElementById('run-image').complete")
-        bottom = page.locator("#gallery-panel").bounding_box()
-        clip = {"x": 0, "y": 0, "width": WIDTH, "height": bottom["y"] + bottom["height"] + 8}
-        save_png(page.screenshot(full_page=True, clip=clip), args.output_dir / "web_page.png")
+        if page.locator("#advanced").get_attribute("open") is not None:
+            page.click("#advanced summary")
+        bottom = page.evaluate("() => document.getElementById('gallery-panel')"
+                               ".getBoundingClientRect().bottom + window.scrollY")
+        shot = Image.open(io.BytesIO(page.screenshot(full_page=True)))
+        buffer = io.BytesIO()
+        shot.crop((0, 0, shot.width, min(shot.height, round(bottom) + 12))).save(buffer, "PNG")
+        save_png(buffer.getvalue(), args.output_dir / "web_page.png")
 
         page.select_option("#feature-layer", "relu2_1")
         page.click("#show-features")

@@ -249,7 +249,7 @@ def test_a_waiting_run_can_be_cancelled(make_client):
      "unknown option(s): colour"),
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"weights": "/etc/passwd"}},
      "unknown option(s): weights"),
-    ({"content": "tubingen", "styles": ["starry_night"], "options": {"init": "/etc/passwd"}},
+    ({"content": "tubingen", "styles": ["starry_night"], "options": {"init": "photo.png"}},
      "init: choose from content, noise"),
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"steps": "many"}},
      "steps must be a number"),

@@ -174,7 +174,7 @@ def test_two_tabs_run_at_once_and_both_finish(page, browser, server):
     second.set_default_timeout(TIMEOUT_MS)
     second.goto(server)
     second.wait_for_selector("body[data-ready=true]")
-    for tab, style, steps in ((page, "starry_night", 20), (second, "the_scream", 3)):
+    for tab, style, steps in ((page, "starry_night", 10), (second, "the_scream", 3)):
         tab.select_option("#content-example", "tubingen")
         tab.select_option("#style-example", style)
         _tiny_settings(tab, steps)

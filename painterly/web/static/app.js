@@ -314,7 +314,8 @@ function attach(runId) {
   });
   events.onerror = () => {
     // the server went away: EventSource retries by itself; show the last known state
-    $("run-status").textContent += " (connection lost, retrying…)";
+    const status = $("run-status");
+    if (!status.textContent.endsWith("retrying…)")) status.textContent += " (connection lost, retrying…)";
   };
 }
 

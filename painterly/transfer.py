@@ -121,6 +121,9 @@ class TransferResult:
     seconds: float
     interrupted: bool = False
     history: list[dict] = field(default_factory=list)
+    content_style_loss: float | None = None
+    """Style loss of the content image itself against the same targets: the yardstick for how
+    far the result moved towards the style."""
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -246,8 +249,10 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
                 current = images.resize_tensor(current, (sizes[-1][1], sizes[-1][0]))
             break
 
+    with torch.no_grad():
+        content_style_loss = loss(content_tensor)[1].style
     return TransferResult(images.to_image(current), current, result_terms, done,
-                          time.perf_counter() - start, interrupted, history)
+                          time.perf_counter() - start, interrupted, history, content_style_loss)
 
 
 __all__ = ["LAYER_NAMES", "Progress", "TransferOptions", "TransferResult", "ladder", "transfer"]

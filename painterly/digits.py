@@ -267,6 +267,10 @@ def train(data: Split, options: TrainOptions | None = None, *, test: Split | Non
     test_inputs = to_inputs(test.images) if test is not None else None
     test_labels = torch.as_tensor(test.labels.astype(np.int64)) if test is not None else None
     elapsed_before = result.seconds
+    if progress:
+        done = result.resumed_from_epoch
+        progress(TrainProgress(done * batches, steps, done, options.epochs, math.nan,
+                               elapsed_before))
     start = time.perf_counter()
     for epoch in range(result.resumed_from_epoch, options.epochs):
         model.train()

@@ -104,7 +104,32 @@ def parse_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
     if actual > expected:
         raise UserError(f"{name}: {actual - expected} unexpected bytes after the "
                         f"{'x'.join(map(str, shape))} values the header promises")
-    return np.frombuffer(data, dtype, offset=header_size).reshape(shape)
+    return np.frombuffer(data, dtype, offset=header_size).reshape(shape).copy()
+
+
+def encode_idx(array: np.ndarray) -> bytes:
+    """The IDX bytes of ``array`` (the inverse of :func:`parse_idx`)."""
+    array = np.asarray(array)
+    codes = {dtype: code for code, dtype in IDX_TYPES.items()}
+    dtype = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
+    if dtype not in codes:
+        raise ValueError(f"IDX cannot store {array.dtype}")
+    header = bytes([0, 0, codes[dtype], array.ndim]) + struct.pack(f">{array.ndim}I",
+                                                                    *array.shape)
+    return header + array.astype(dtype).tobytes()
+
+
+def write_split(directory: str | Path, split: str, images: np.ndarray, labels: np.ndarray,
+                compress: bool = True) -> tuple[Path, Path]:
+    """Write images and labels as the two IDX files of ``split`` (gzipped if ``compress``)."""
+    directory = Path(directory)
+    paths = []
+    for name, array in zip(SPLIT_FILES[split], (images, labels), strict=True):
+        data = encode_idx(np.asarray(array, np.uint8))
+        path = directory / (f"{name}.gz" if compress else name)
+        _write_atomically(gzip.compress(data, mtime=0) if compress else data, path)
+        paths.append(path)
+    return paths[0], paths[1]
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -193,6 +218,7 @@ def _write_atomically(data: bytes, path: Path) -> None:
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -34,6 +34,12 @@ def _parse_setting(text: str) -> tuple[str, object]:
     return name, kind(value)
 
 
+def _print_epoch(event: digits.TrainProgress) -> None:
+    if event.record is not None:
+        print(f"  epoch {event.record.epoch}: {event.record.seconds:.0f}s, test "
+              f"{event.record.test_accuracy:.2%}, load {os.getloadavg()[0]:.1f}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help=f"MNIST folder (default ${mnist.DATA_ENV})")
@@ -48,15 +54,16 @@ def main() -> int:
     for seed in args.seeds:
         options = dataclasses.replace(digits.TrainOptions(), seed=seed, **overrides)
         load_before = os.getloadavg()[0]
-        wall = time.perf_counter()
-        result = digits.train(train, options, test=test)
-        wall = time.perf_counter() - wall
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = digits.train(train, options, test=test, progress=_print_epoch)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         curve = ", ".join(f"{record.seconds:.0f}s {record.test_accuracy:.2%}"
                           for record in result.history)
         final = result.history[-1]
         print(f"seed {seed}: curve (training time, test accuracy): {curve}")
         print(f"seed {seed}: test accuracy {final.test_accuracy:.2%}, training time "
-              f"{final.seconds:.0f}s, wall time with evaluation {wall:.0f}s, load average "
+              f"{final.seconds:.0f}s, wall time with evaluation {wall:.0f}s (CPU time {cpu:.0f}s "
+              f"on {options.threads} threads), load average "
               f"{load_before:.1f} before / {os.getloadavg()[0]:.1f} after", flush=True)
         results.append(final)
     accuracies = [record.test_accuracy for record in results]

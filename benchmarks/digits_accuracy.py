@@ -36,8 +36,9 @@ def _parse_setting(text: str) -> tuple[str, object]:
 
 def _print_epoch(event: digits.TrainProgress) -> None:
     if event.record is not None:
-        print(f"  epoch {event.record.epoch}: {event.record.seconds:.0f}s, test "
-              f"{event.record.test_accuracy:.2%}, load {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"  epoch {event.record.epoch}: {event.record.seconds:.0f}s (CPU "
+              f"{event.record.cpu_seconds:.0f}s), test {event.record.test_accuracy:.2%}, load "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
 
 
 def main() -> int:

@@ -176,6 +176,9 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.save_input:
         images.check_output_path(args.save_input)
     pixels = digits.prepare_digit(args.image)
+    if not model_path.exists():
+        raise UserError(f"model not found: {model_path} (train one with 'painterly digits train "
+                        f"--data DIR --output {model_path}', or pass --model)")
     prediction = digits.predict(digits.load_model(model_path).model, pixels)
     runner_up = prediction.probabilities.argsort()[-2]
     say(f"{prediction.digit} (probability {prediction.probabilities[prediction.digit]:.1%}; "

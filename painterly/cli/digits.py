@@ -47,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help=f"(default {defaults.activation})")
     train.add_argument("--pooling", choices=POOLING_KINDS, default=defaults.pooling,
                        help=f"(default {defaults.pooling})")
+    train.add_argument("--threads", type=positive_int, default=defaults.threads,
+                       help=f"CPU threads (default {defaults.threads}: fastest for this tiny net)")
     train.add_argument("--restart", action="store_true",
                        help="ignore an existing checkpoint and start from scratch")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -133,7 +135,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     _check_writable(args.output)
     options = replace(digits.TrainOptions(), seed=args.seed, epochs=args.epochs,
-                      activation=args.activation, pooling=args.pooling).validated()
+                      activation=args.activation, pooling=args.pooling,
+                      threads=args.threads).validated()
     train, test = mnist.load_split(args.data, "train"), mnist.load_split(args.data, "test")
     checkpoint = digits.checkpoint_path(args.output)
     if args.restart:

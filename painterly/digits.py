@@ -166,6 +166,11 @@ def _options_dict(options: TrainOptions) -> dict:
     return values
 
 
+def _recipe(values: dict) -> dict:
+    """The options that decide the result (the thread count does not)."""
+    return {key: value for key, value in values.items() if key != "threads"}
+
+
 def _options_from(values: dict) -> TrainOptions:
     known = {item.name for item in fields(TrainOptions)}
     values = {key: value for key, value in values.items() if key in known}
@@ -262,7 +267,7 @@ def train(data: Split, options: TrainOptions | None = None, *, test: Split | Non
     checkpoint = Path(checkpoint) if checkpoint else None
     if checkpoint and resume and checkpoint.exists():
         state = _load_payload(checkpoint, "checkpoint")
-        if state.get("options") != _options_dict(options):
+        if _recipe(state.get("options") or {}) != _recipe(_options_dict(options)):
             raise UserError(f"{checkpoint} was made with other training options; remove it or "
                             "train with the same options to resume")
         model.load_state_dict(state["state"])

@@ -252,7 +252,19 @@ def train(data: Split, options: TrainOptions | None = None, *, test: Split | Non
     ends training; the checkpoint of the last full epoch stays for a later resume.
     """
     options = (options or TrainOptions()).validated()
+    threads_before = torch.get_num_threads()
     torch.set_num_threads(options.threads)
+    try:
+        return _train(data, options, test, checkpoint, resume, progress, report_every,
+                      should_stop)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _train(data: Split, options: TrainOptions, test: Split | None,
+           checkpoint: str | Path | None, resume: bool,
+           progress: Callable[[TrainProgress], None] | None, report_every: int,
+           should_stop: Callable[[], bool] | None) -> TrainResult:
     torch.manual_seed(options.seed)
     model = DigitNet(options.model_config()).to(memory_format=torch.channels_last)
     inputs, labels = to_inputs(data.images), torch.as_tensor(data.labels.astype(np.int64))

@@ -109,8 +109,9 @@ class TrainingBar:
                             unit="step", file=sys.stderr, dynamic_ncols=True)
         if event.record is not None and event.record.test_accuracy is not None:
             self.accuracy = f", test {event.record.test_accuracy:.2%}"
-        self.bar.set_postfix_str(f"epoch {event.epoch}/{event.epochs}, loss {event.loss:.3f}"
-                                 f"{self.accuracy}", refresh=False)
+        loss = f", loss {event.loss:.3f}" if event.loss == event.loss else ""  # NaN at start
+        self.bar.set_postfix_str(f"epoch {event.epoch}/{event.epochs}{loss}{self.accuracy}",
+                                 refresh=False)
         self.bar.update(event.step - self.bar.n)
 
     def close(self) -> None:

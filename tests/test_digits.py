@@ -62,7 +62,9 @@ def test_net_keeps_the_lectures_sizes_for_every_choice(activation, pooling):
 def test_training_learns_and_is_repeatable_with_a_seed(data):
     train, test = data
     events = []
+    threads = torch.get_num_threads()
     first = digits.train(train, FAST, test=test, progress=events.append)
+    assert torch.get_num_threads() == threads
     second = digits.train(train, FAST, test=test)
     other = digits.train(train, replace(FAST, seed=1), test=test)
     assert [record.epoch for record in first.history] == [1, 2]

@@ -4,6 +4,7 @@ parse options, call :mod:`painterly.digits`, :mod:`painterly.mnist` and :mod:`pa
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -109,7 +110,7 @@ class TrainingBar:
                             unit="step", file=sys.stderr, dynamic_ncols=True)
         if event.record is not None and event.record.test_accuracy is not None:
             self.accuracy = f", test {event.record.test_accuracy:.2%}"
-        loss = f", loss {event.loss:.3f}" if event.loss == event.loss else ""  # NaN at start
+        loss = "" if math.isnan(event.loss) else f", loss {event.loss:.3f}"
         self.bar.set_postfix_str(f"epoch {event.epoch}/{event.epochs}{loss}{self.accuracy}",
                                  refresh=False)
         self.bar.update(event.step - self.bar.n)

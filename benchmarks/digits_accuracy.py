@@ -1,9 +1,9 @@
 """Benchmark: default ``painterly digits train`` on the real MNIST, three seeds.
 
 Prints per seed the test accuracy after every epoch against training time (the learning curve),
-the final accuracy and the wall time, and checks the target: >= 99.3% within 5 minutes of
-training, >= 99.2% for every seed. The machine load (1-minute average) is printed before and
-after each seed, since other work on the CPU slows training.
+the final accuracy, the wall and CPU time, and checks the target: a mean of >= 99.3% within 5
+minutes of training, >= 99.2% for every seed. The machine load (1-minute average) is printed
+with every epoch, since other work on the CPU slows training.
 
     PYTHONPATH=. python benchmarks/digits_accuracy.py --data /path/to/mnist [--seeds 0 1 2]
     PYTHONPATH=. python benchmarks/digits_accuracy.py --data DIR --set epochs=10 --set shift=1.5
@@ -20,7 +20,7 @@ import time
 from painterly import digits, mnist
 
 BUDGET_SECONDS = 300
-TARGET_BEST, TARGET_EVERY = 0.993, 0.992
+TARGET_MEAN, TARGET_EVERY = 0.993, 0.992
 
 
 def _parse_setting(text: str) -> tuple[str, object]:
@@ -68,14 +68,21 @@ def main() -> int:
               f"{load_before:.1f} before / {os.getloadavg()[0]:.1f} after", flush=True)
         results.append(final)
     accuracies = [record.test_accuracy for record in results]
-    in_budget = all(record.seconds <= BUDGET_SECONDS for record in results)
+    longest_wall = max(record.seconds for record in results)
+    longest_cpu = max(record.cpu_seconds for record in results)
     print(f"mean {sum(accuracies) / len(accuracies):.2%}, min {min(accuracies):.2%}, max "
-          f"{max(accuracies):.2%}; longest training {max(r.seconds for r in results):.0f}s")
-    met = in_budget and max(accuracies) >= TARGET_BEST and min(accuracies) >= TARGET_EVERY
-    print(f"target (>= {TARGET_BEST:.1%}, every seed >= {TARGET_EVERY:.1%}, <= "
-          f"{BUDGET_SECONDS}s): {'met' if met else 'NOT met'}")
-    return 0 if met else 1
-
+          f"{max(accuracies):.2%}; longest training {longest_wall:.0f}s wall, "
+          f"{longest_cpu:.0f}s CPU")
+    accurate = min(accuracies) >= TARGET_EVERY and \
+        sum(accuracies) / len(accuracies) >= TARGET_MEAN
+    print(f"accuracy target (mean >= {TARGET_MEAN:.1%}, every seed >= {TARGET_EVERY:.1%}): "
+          f"{'met' if accurate else 'NOT met'}")
+    # On a machine shared with other work the wall time measures the others too; the CPU time
+    # of one thread is what the training costs when it has a core to itself.
+    print(f"time target (<= {BUDGET_SECONDS}s of training): wall "
+          f"{'met' if longest_wall <= BUDGET_SECONDS else 'NOT met'}, CPU "
+          f"{'met' if longest_cpu <= BUDGET_SECONDS else 'NOT met'}")
+    return 0 if accurate and longest_wall <= BUDGET_SECONDS else 1
 
 if __name__ == "__main__":
     sys.exit(main())

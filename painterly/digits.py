@@ -36,7 +36,7 @@ EVAL_BATCH = 2000
 class TrainOptions:
     """Every training default, defined once (the CLI and the benchmark use these)."""
 
-    epochs: int = 30
+    epochs: int = 15
     batch_size: int = 256
     learning_rate: float = 0.01
     """Peak learning rate of the one-cycle schedule (AdamW)."""

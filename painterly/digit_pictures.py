@@ -47,12 +47,19 @@ def _stack(figures: Sequence[Image.Image], gap: int = 8) -> Image.Image:
     return canvas
 
 
+def _tick_label(value: float, span: float) -> str:
+    """Few digits: whole numbers for wide ranges, two decimals for narrow ones."""
+    if span >= 20:
+        return f"{value:.0f}"
+    return f"{value:.1f}" if span >= 2 else f"{value:.2f}"
+
+
 def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, title: str,
                x_label: str, y_label: str, size: tuple[int, int] = (560, 380),
                y_range: tuple[float, float] | None = None) -> Image.Image:
     """A small line chart with axes, ticks and a legend, drawn with Pillow."""
     width, height = size
-    left, right, top, bottom = 64, 16, 36, 48
+    left, right, top, bottom = 72, 24, 36, 48
     chart = Image.new("RGB", size, (255, 255, 255))
     draw = ImageDraw.Draw(chart)
     all_x = [x for xs, _ in series.values() for x in xs]
@@ -70,11 +77,13 @@ def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, ti
     for tick in np.linspace(y_low, y_high, 6):
         _, y = position(x_low, tick)
         draw.line([(left, y), (width - right, y)], fill=GRID)
-        draw.text((left - 6, y), f"{tick:.4g}", fill=INK, font=small, anchor="rm")
+        draw.text((left - 6, y), _tick_label(tick, y_high - y_low), fill=INK, font=small,
+                  anchor="rm")
     for tick in np.linspace(x_low, x_high, 6):
         x, _ = position(tick, y_low)
         draw.line([(x, top), (x, height - bottom)], fill=GRID)
-        draw.text((x, height - bottom + 6), f"{tick:.3g}", fill=INK, font=small, anchor="mt")
+        draw.text((x, height - bottom + 6), _tick_label(tick, x_high - x_low), fill=INK,
+                  font=small, anchor="mt")
     draw.rectangle([left, top, width - right, height - bottom], outline=INK)
     for index, (name, (xs, ys)) in enumerate(series.items()):
         colour = COLOURS[index % len(COLOURS)]

@@ -1,9 +1,228 @@
-"""Subcommands of the digits module (to be filled in)."""
+"""``painterly digits train|eval|predict|download|pictures`` and ``painterly summary MODEL``:
+parse options, call :mod:`painterly.digits`, :mod:`painterly.mnist` and :mod:`painterly.summary`."""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from painterly.cli.common import positive_int, say
+from painterly.errors import UserError
+from painterly.layers import ACTIVATIONS, POOLING_KINDS
+
+MODEL_ENV = "PAINTERLY_DIGITS_MODEL"
+DEFAULT_MODEL = "digits.pt"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this module's subcommands (none yet)."""
+    """Add ``digits`` (with its own subcommands) and ``summary``."""
+    from painterly.digits import TrainOptions
+    from painterly.mnist import DATA_ENV, MIRROR_ENV
+    from painterly.summary import MODEL_HELP
+
+    defaults = TrainOptions()
+    digits = subparsers.add_parser(
+        "digits", help="the lecture's handwritten-digit classifier on MNIST",
+        description="Train, evaluate and use the lecture's digit CNN (6 and 12 feature maps, "
+                    "5x5 kernels, no hidden layer) on MNIST.")
+    commands = digits.add_subparsers(dest="digits_command", metavar="COMMAND", required=True)
+    data_help = f"folder with the four MNIST files, .gz or not (default ${DATA_ENV})"
+
+    train = commands.add_parser("train", help="train the network on MNIST",
+                                description="Train on the 60,000 training digits, measuring the "
+                                            "10,000 test digits after each epoch. A checkpoint "
+                                            "beside MODEL.pt lets an interrupted run resume.")
+    train.add_argument("--data", help=data_help)
+    train.add_argument("--output", required=True, type=Path, metavar="MODEL.pt",
+                       help="where to write the trained network")
+    train.add_argument("--seed", type=int, default=defaults.seed,
+                       help=f"random seed (default {defaults.seed})")
+    train.add_argument("--epochs", type=positive_int, default=defaults.epochs,
+                       help=f"passes over the training set (default {defaults.epochs})")
+    train.add_argument("--activation", choices=ACTIVATIONS, default=defaults.activation,
+                       help=f"(default {defaults.activation})")
+    train.add_argument("--pooling", choices=POOLING_KINDS, default=defaults.pooling,
+                       help=f"(default {defaults.pooling})")
+    train.add_argument("--threads", type=positive_int, default=defaults.threads,
+                       help=f"CPU threads (default {defaults.threads}: fastest for this tiny net)")
+    train.add_argument("--restart", action="store_true",
+                       help="ignore an existing checkpoint and start from scratch")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=run_train)
+
+    evaluate = commands.add_parser("eval", help="test accuracy of a trained network")
+    evaluate.add_argument("--data", help=data_help)
+    evaluate.add_argument("--model", required=True, type=Path, metavar="MODEL.pt")
+    evaluate.set_defaults(run=run_eval)
+
+    predict = commands.add_parser("predict", help="classify a photo or drawing of a digit",
+                                  description="Convert the picture the MNIST way (grayscale, "
+                                              "inverted if needed, centred by mass in 28x28) and "
+                                              "classify it.")
+    predict.add_argument("image", help="an image file of one digit")
+    predict.add_argument("--model", type=Path, metavar="MODEL.pt",
+                         help=f"trained network (default ${MODEL_ENV} or ./{DEFAULT_MODEL})")
+    predict.add_argument("--save-input", type=Path, metavar="PNG",
+                         help="also write the 28x28 input the network saw")
+    predict.set_defaults(run=run_predict)
+
+    download = commands.add_parser("download", help="download MNIST and verify checksums")
+    download.add_argument("--data", required=True, help="folder to put the files in")
+    download.add_argument("--mirror", help=f"base URL (default ${MIRROR_ENV} or the PyTorch "
+                                           "mirror)")
+    download.set_defaults(run=run_download)
+
+    pictures = commands.add_parser("pictures", help="learning curves, confusion matrix, "
+                                                    "filters and feature maps as PNG files")
+    pictures.add_argument("--data", help=data_help)
+    pictures.add_argument("--model", required=True, type=Path, metavar="MODEL.pt")
+    pictures.add_argument("--output-dir", type=Path, default=Path("."), metavar="DIR",
+                          help="folder for digits_*.png (default: current folder)")
+    pictures.add_argument("--index", type=int, default=0,
+                          help="test digit whose feature maps are shown (default 0)")
+    pictures.set_defaults(run=run_pictures)
+
+    summary = subparsers.add_parser(
+        "summary", help="layers, output volumes, neurons, weights and biases of a model",
+        description="Per layer: output volume, neurons, weights, biases; and totals.")
+    summary.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    summary.add_argument("--image-size", type=positive_int, default=224,
+                         help="input side for vgg19 (default 224)")
+    summary.set_defaults(run=run_summary)
+
+
+class TrainingBar:
+    """A tqdm bar over training steps, with the loss and the last test accuracy."""
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.bar, self.accuracy = quiet, None, ""
+
+    def __call__(self, event) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=event.steps, initial=event.step, desc="training",
+                            unit="step", file=sys.stderr, dynamic_ncols=True)
+        if event.record is not None and event.record.test_accuracy is not None:
+            self.accuracy = f", test {event.record.test_accuracy:.2%}"
+        loss = "" if math.isnan(event.loss) else f", loss {event.loss:.3f}"
+        self.bar.set_postfix_str(f"epoch {event.epoch}/{event.epochs}{loss}{self.accuracy}",
+                                 refresh=False)
+        self.bar.update(event.step - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _check_writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UserError(f"output path is a folder: {path}")
+    if not parent.is_dir():
+        raise UserError(f"output folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"output folder is not writable: {parent}")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from painterly import digits, mnist
+
+    _check_writable(args.output)
+    options = replace(digits.TrainOptions(), seed=args.seed, epochs=args.epochs,
+                      activation=args.activation, pooling=args.pooling,
+                      threads=args.threads).validated()
+    train, test = mnist.load_split(args.data, "train"), mnist.load_split(args.data, "test")
+    checkpoint = digits.checkpoint_path(args.output)
+    if args.restart:
+        checkpoint.unlink(missing_ok=True)
+    bar = TrainingBar(args.quiet)
+    try:
+        result = digits.train(train, options, test=test, checkpoint=checkpoint, progress=bar)
+    except KeyboardInterrupt:
+        bar.close()
+        if checkpoint.exists():
+            say(f"interrupted: rerun the same command to resume from {checkpoint}")
+        raise
+    finally:
+        bar.close()
+    digits.save_model(result.model, args.output, options, result.history)
+    checkpoint.unlink(missing_ok=True)
+    if result.resumed_from_epoch:
+        say(f"resumed after epoch {result.resumed_from_epoch} of {options.epochs}")
+    final = result.history[-1]
+    say(f"test accuracy: {final.test_accuracy:.2%} after {options.epochs} epochs, "
+        f"{final.seconds:.0f}s of training")
+    say(f"wrote {args.output}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from painterly import digits, mnist
+
+    model = digits.load_model(args.model).model
+    evaluation = digits.evaluate(model, mnist.load_split(args.data, "test"))
+    say(f"test accuracy: {evaluation.accuracy:.2%} ({evaluation.errors} errors in "
+        f"{len(evaluation.labels)})")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from painterly import digits, images
+
+    model_path = args.model or Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+    if args.save_input:
+        images.check_output_path(args.save_input)
+    pixels = digits.prepare_digit(args.image)
+    if not model_path.exists():
+        raise UserError(f"model not found: {model_path} (train one with 'painterly digits train "
+                        f"--data DIR --output {model_path}', or pass --model)")
+    prediction = digits.predict(digits.load_model(model_path).model, pixels)
+    runner_up = prediction.probabilities.argsort()[-2]
+    say(f"{prediction.digit} (probability {prediction.probabilities[prediction.digit]:.1%}; "
+        f"next {runner_up}: {prediction.probabilities[runner_up]:.1%})")
+    if args.save_input:
+        from PIL import Image
+
+        images.save_image(Image.fromarray(prediction.pixels, "L").convert("RGB"),
+                          args.save_input)
+        say(f"wrote {args.save_input}")
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from painterly import mnist
+
+    paths = mnist.download(args.data, args.mirror,
+                           progress=lambda name, index, total: say(
+                               f"[{index + 1}/{total}] {name}"))
+    say(f"MNIST files verified in {paths[0].parent}")
+    return 0
+
+
+def run_pictures(args: argparse.Namespace) -> int:
+    from painterly import digit_pictures, digits, mnist
+
+    loaded = digits.load_model(args.model)
+    test = mnist.load_split(args.data, "test")
+    if not 0 <= args.index < len(test):
+        raise UserError(f"--index must be 0..{len(test) - 1}")
+    if not args.output_dir.is_dir():
+        raise UserError(f"output folder does not exist: {args.output_dir}")
+    for path in digit_pictures.write_all(loaded, test, args.output_dir, args.index):
+        say(f"wrote {path}")
+    return 0
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    from painterly.summary import summary_of
+
+    say(summary_of(args.model, args.image_size).table())
+    return 0

@@ -1,0 +1,268 @@
+"""MNIST handwritten digits: reading and validating IDX files (gzipped or not), finding the data
+directory (``--data DIR`` or the ``PAINTERLY_MNIST`` environment variable) and an optional
+download from a configurable mirror with checksum verification."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from painterly.errors import UserError
+
+DATA_ENV = "PAINTERLY_MNIST"
+"""Environment variable naming the folder with the four MNIST files."""
+MIRROR_ENV = "PAINTERLY_MNIST_MIRROR"
+"""Environment variable overriding :data:`DEFAULT_MIRROR`."""
+DEFAULT_MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+
+IMAGE_SIZE = 28
+CLASSES = 10
+
+SPLIT_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+"""Split -> (image file, label file), names without the ``.gz`` suffix."""
+
+MD5_SUMS = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+"""md5 of the canonical gzipped files, checked after a download."""
+
+IDX_TYPES = {
+    0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
+}
+"""IDX type code (third magic byte) -> element type (big-endian)."""
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class Split:
+    """One part of MNIST: ``images`` (N, 28, 28) uint8 (0 = background) and ``labels`` (N,)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's contents, decompressed if it is gzipped (recognized by its magic bytes)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder, not an IDX file") from None
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror or error}") from None
+    if not raw.startswith(GZIP_MAGIC):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as error:
+        raise UserError(f"{path}: broken or truncated gzip data ({error})") from None
+
+
+def parse_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
+    """Decode IDX bytes: magic (0, 0, type, dims), one big-endian uint32 per dimension, then the
+    elements. Raises UserError naming exactly what is wrong."""
+    if len(data) < 4:
+        raise UserError(f"{name}: too short for an IDX header ({len(data)} bytes)")
+    zero1, zero2, type_code, dims = data[:4]
+    if zero1 or zero2 or type_code not in IDX_TYPES or dims == 0:
+        raise UserError(f"{name}: not an IDX file (magic number 0x{data[:4].hex()}; "
+                        "expected 0x0000TTDD with a type code TT and a dimension count DD)")
+    header_size = 4 + 4 * dims
+    if len(data) < header_size:
+        raise UserError(f"{name}: header truncated ({len(data)} bytes, {dims} dimensions need "
+                        f"{header_size})")
+    shape = struct.unpack(f">{dims}I", data[4:header_size])
+    dtype = IDX_TYPES[type_code]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    actual = len(data) - header_size
+    if actual < expected:
+        raise UserError(f"{name}: truncated: the header promises {'x'.join(map(str, shape))} "
+                        f"values ({expected} bytes) but the file holds {actual} bytes of data")
+    if actual > expected:
+        raise UserError(f"{name}: {actual - expected} unexpected bytes after the "
+                        f"{'x'.join(map(str, shape))} values the header promises")
+    return np.frombuffer(data, dtype, offset=header_size).reshape(shape).copy()
+
+
+def encode_idx(array: np.ndarray) -> bytes:
+    """The IDX bytes of ``array`` (the inverse of :func:`parse_idx`)."""
+    array = np.asarray(array)
+    codes = {dtype: code for code, dtype in IDX_TYPES.items()}
+    dtype = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
+    if dtype not in codes:
+        raise ValueError(f"IDX cannot store {array.dtype}")
+    header = bytes([0, 0, codes[dtype], array.ndim]) + struct.pack(f">{array.ndim}I",
+                                                                    *array.shape)
+    return header + array.astype(dtype).tobytes()
+
+
+def write_split(directory: str | Path, split: str, images: np.ndarray, labels: np.ndarray,
+                compress: bool = True) -> tuple[Path, Path]:
+    """Write images and labels as the two IDX files of ``split`` (gzipped if ``compress``)."""
+    directory = Path(directory)
+    paths = []
+    for name, array in zip(SPLIT_FILES[split], (images, labels), strict=True):
+        data = encode_idx(np.asarray(array, np.uint8))
+        path = directory / (f"{name}.gz" if compress else name)
+        _write_atomically(gzip.compress(data, mtime=0) if compress else data, path)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (gzipped or not) into an array of the shape its header gives."""
+    path = Path(path)
+    return parse_idx(_read_bytes(path), str(path))
+
+
+def read_images(path: str | Path) -> np.ndarray:
+    """An IDX image file: (N, 28, 28) uint8."""
+    array = read_idx(path)
+    if array.dtype != np.uint8 or array.ndim != 3:
+        raise UserError(f"{path}: not an MNIST image file (expected unsigned bytes in 3 "
+                        f"dimensions, found {array.dtype} in {array.ndim})")
+    if array.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise UserError(f"{path}: images are {array.shape[1]}x{array.shape[2]}, expected "
+                        f"{IMAGE_SIZE}x{IMAGE_SIZE}")
+    return array
+
+
+def read_labels(path: str | Path) -> np.ndarray:
+    """An IDX label file: (N,) uint8 with values 0-9."""
+    array = read_idx(path)
+    if array.dtype != np.uint8 or array.ndim != 1:
+        raise UserError(f"{path}: not an MNIST label file (expected unsigned bytes in 1 "
+                        f"dimension, found {array.dtype} in {array.ndim})")
+    if array.size and int(array.max()) >= CLASSES:
+        position = int(np.argmax(array >= CLASSES))
+        raise UserError(f"{path}: label {int(array[position])} at position {position} is not a "
+                        "digit 0-9")
+    return array
+
+
+def find_file(directory: Path, name: str) -> Path:
+    """``directory/name`` or ``directory/name.gz``, whichever exists."""
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise UserError(f"{directory}: missing {name}.gz (or {name}); get the four MNIST files with "
+                    "'painterly digits download --data DIR'")
+
+
+def data_directory(data: str | Path | None = None) -> Path:
+    """The MNIST folder: ``data`` if given, else ``$PAINTERLY_MNIST``."""
+    chosen = data if data else os.environ.get(DATA_ENV)
+    if not chosen:
+        raise UserError(f"where are the MNIST files? pass --data DIR or set {DATA_ENV}")
+    directory = Path(chosen).expanduser()
+    if not directory.is_dir():
+        raise UserError(f"MNIST folder not found: {directory}")
+    return directory
+
+
+def load_split(data: str | Path | None, split: str) -> Split:
+    """Read and cross-check one split ("train" or "test") from the MNIST folder."""
+    if split not in SPLIT_FILES:
+        raise ValueError(f"unknown split '{split}': choose from {', '.join(SPLIT_FILES)}")
+    directory = data_directory(data)
+    image_name, label_name = SPLIT_FILES[split]
+    image_path = find_file(directory, image_name)
+    label_path = find_file(directory, label_name)
+    images, labels = read_images(image_path), read_labels(label_path)
+    if len(images) != len(labels):
+        raise UserError(f"{directory}: {split} set has {len(images)} images in "
+                        f"{image_path.name} but {len(labels)} labels in {label_path.name}")
+    if len(images) == 0:
+        raise UserError(f"{image_path}: holds no images")
+    return Split(images, labels)
+
+
+def _verify(data: bytes, name: str, checksums: dict[str, str]) -> None:
+    expected = checksums.get(name)
+    if expected is None:
+        return
+    algorithm = {32: "md5", 40: "sha1", 64: "sha256"}.get(len(expected))
+    if algorithm is None:
+        raise ValueError(f"checksum for {name} is neither md5, sha1 nor sha256: {expected}")
+    actual = hashlib.new(algorithm, data).hexdigest()
+    if actual != expected.lower():
+        raise UserError(f"download of {name} is corrupt: {algorithm} {actual}, expected "
+                        f"{expected}")
+
+
+def _write_atomically(data: bytes, path: Path) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def download(directory: str | Path, mirror: str | None = None,
+             checksums: dict[str, str] | None = None, timeout: float = 60,
+             progress: Callable[[str, int, int], None] | None = None) -> list[Path]:
+    """Fetch the four gzipped MNIST files into ``directory`` (files already there and valid are
+    kept) from ``mirror`` (default ``$PAINTERLY_MNIST_MIRROR`` or :data:`DEFAULT_MIRROR`),
+    checking each against ``checksums`` (md5, sha1 or sha256 hex; default :data:`MD5_SUMS`).
+    ``progress(name, index, total)`` is called before each file. Returns the paths."""
+    directory = Path(directory).expanduser()
+    mirror = mirror or os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR
+    if not mirror.endswith("/"):
+        mirror += "/"
+    checksums = MD5_SUMS if checksums is None else checksums
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create {directory}: {error.strerror or error}") from None
+    names = [f"{name}.gz" for pair in SPLIT_FILES.values() for name in pair]
+    paths = []
+    for index, name in enumerate(names):
+        if progress:
+            progress(name, index, len(names))
+        path = directory / name
+        paths.append(path)
+        if path.is_file():
+            try:
+                _verify(path.read_bytes(), name, checksums)
+                continue
+            except UserError:
+                pass  # a broken earlier download: fetch it again
+        url = mirror + name
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                data = response.read()
+        except urllib.error.HTTPError as error:
+            raise UserError(f"cannot download {url}: HTTP {error.code} {error.reason}") from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise UserError(f"cannot download {url}: {reason}") from None
+        _verify(data, name, checksums)
+        _write_atomically(data, path)
+    return paths

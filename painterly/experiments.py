@@ -318,9 +318,10 @@ def feature_map_figure(image: images.ImageSource, layer: str, *, maps: str | Non
     height, width = activations.shape[-2:]
     heading = (f"{layer}: {len(chosen)} of {activations.shape[0]} feature maps "
                f"({width}x{height}), black = lowest, white = highest")
-    return figures.image_grid(tiles, [str(index) for index in chosen],
-                              columns=min(columns, len(tiles)), tile_height=tile_height,
-                              heading=heading, gap=4, font_size=12)
+    figure = figures.image_grid(tiles, [str(index) for index in chosen],
+                                columns=min(columns, len(tiles)), tile_height=tile_height,
+                                heading=heading, gap=4, font_size=12)
+    return figure.convert("L")  # all gray: a third of the file size
 
 
 def filter_figure(layer: str = "conv1_1", *, filters: str | None = None, channel: int = 0,

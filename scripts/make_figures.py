@@ -41,7 +41,7 @@ def content_figure(args) -> None:
 
 
 def style_figure(args) -> None:
-    for painting in PAINTINGS:
+    for painting in args.paintings:
         results = experiments.reconstruct_style_cumulative(painting, experiments.STYLE_LAYERS,
                                                            size=args.size, steps=args.steps)
         for result in results:
@@ -65,7 +65,8 @@ def filters_figure(args) -> None:
 
 
 def grid_figure(args) -> None:
-    result = experiments.result_grid("tubingen", PAINTINGS, size=args.size)
+    result = experiments.result_grid("tubingen", args.paintings, size=args.size,
+                                     min_size=min(128, args.size))
     images.save_image(result.figure, OUTPUT / "result-grid.png")
 
 
@@ -76,6 +77,8 @@ MAKERS = {"filters": filters_figure, "features": features_figure, "content": con
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=FIGURES, default=list(FIGURES))
+    parser.add_argument("--paintings", nargs="+", default=list(PAINTINGS),
+                        help=f"for the style and result figures (default {' '.join(PAINTINGS)})")
     parser.add_argument("--size", type=int, default=256, help="long side (default 256)")
     parser.add_argument("--steps", type=int, default=200,
                         help="L-BFGS evaluations per reconstruction (default 200)")

@@ -97,6 +97,9 @@ def _add_outputs(parser: argparse.ArgumentParser) -> None:
 def _add_reconstruction_options(parser: argparse.ArgumentParser) -> None:
     d = DEFAULTS
     add_run_options(parser, size=d.size, steps=d.steps)
+    parser.add_argument("--noise", type=float, default=d.noise,
+                        help="amplitude of the white noise the optimization starts from, around "
+                             f"mid-gray; 1 = the whole 0..1 range (default {d.noise:g})")
     parser.add_argument("--optimizer", choices=METHODS, default=d.optimizer,
                         help=f"(default {d.optimizer})")
     parser.add_argument("--pooling", choices=POOLING_KINDS, default=d.pooling,
@@ -106,7 +109,8 @@ def _add_reconstruction_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _reconstruction_options(args: argparse.Namespace) -> dict:
-    return dict(size=args.size, steps=args.steps, seed=args.seed, optimizer=args.optimizer,
+    return dict(size=args.size, steps=args.steps, seed=args.seed, noise=args.noise,
+                optimizer=args.optimizer,
                 pooling=args.pooling, weights=args.weights, device=args.device)
 
 

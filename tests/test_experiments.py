@@ -56,7 +56,7 @@ def test_progress_counts_the_whole_series(content_series):
 def test_texture_synthesis_lowers_the_gram_loss_by_orders_of_magnitude():
     layers = ["relu1_1", "relu2_1", "relu3_1"]
     results = experiments.reconstruct_style_cumulative(synthetic_photo(40, 40, seed=3), layers,
-                                                       size=40, steps=40)
+                                                       size=40, steps=80)
     assert [r.layers for r in results] == [("relu1_1",), ("relu1_1", "relu2_1"),
                                             ("relu1_1", "relu2_1", "relu3_1")]
     for result in results:

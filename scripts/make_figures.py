@@ -34,7 +34,7 @@ def content_figure(args) -> None:
         print(f"  {result.layers[0]}: PSNR {result.psnr:.1f} dB, content loss "
               f"/{result.loss_reduction:.2g}, {result.seconds:.0f} s")
     width, height = results[0].image.size
-    heading = (f"Content reconstructions of Tübingen from white noise, {width}x{height}, "
+    heading = (f"Content reconstructions of Tubingen from white noise, {width}x{height}, "
                f"{args.steps} L-BFGS steps each")
     images.save_image(experiments.reconstruction_figure(results, heading=heading),
                       OUTPUT / "content-reconstructions.png")

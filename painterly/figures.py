@@ -49,3 +49,22 @@ def image_grid(tiles: Sequence[Image.Image], titles: Sequence[str] | None = None
                       font=label_font, anchor="mm")
         figure.paste(tile, (left, top + label_height))
     return figure
+
+
+def with_inset(image: Image.Image, inset: Image.Image, *, fraction: float = 0.3,
+               border: int = 2) -> Image.Image:
+    """``image`` with a small copy of ``inset`` (e.g. the painting a result was styled after) in
+    its bottom-right corner, framed in white, its long side ``fraction`` of the image's short
+    side."""
+    result = image.convert("RGB").copy()
+    side = max(8, round(min(result.size) * fraction))
+    scale = side / max(inset.size)
+    small = inset.convert("RGB").resize((max(1, round(inset.width * scale)),
+                                         max(1, round(inset.height * scale))),
+                                        Image.Resampling.LANCZOS)
+    left = result.width - small.width - border
+    top = result.height - small.height - border
+    ImageDraw.Draw(result).rectangle((left - border, top - border, result.width, result.height),
+                                     fill=BACKGROUND)
+    result.paste(small, (left, top))
+    return result

@@ -1,0 +1,456 @@
+"""The lecture's experiments: what the layers of VGG-19 keep of an image, what they learned, and
+what style transfer makes of one photo and several paintings.
+
+* content reconstruction: white noise optimized so that one layer's features match the image's
+  (L_content = 1/2 sum (F - P)^2, the content term of :class:`~painterly.losses.PerceptualLoss`);
+* style reconstruction (texture synthesis): white noise optimized so that the Gram matrices of
+  chosen layers match the image's (the style term of the same loss, w_l = 1/L);
+* feature maps of a layer and the filters (kernels) of a convolution, as labelled grids;
+* result grids: a content image transferred into several styles, or across a weight sweep.
+
+All optimization goes through :func:`painterly.optimize.optimize_pixels`; progress flows out as
+:class:`painterly.transfer.Progress` events, counted over a whole figure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from painterly import figures, images
+from painterly.errors import UserError
+from painterly.losses import LossTerms, PerceptualLoss
+from painterly.models.vgg import CONV_NAMES, check_layers, load_vgg19
+from painterly.optimize import METHODS, StopRequested, optimize_pixels
+from painterly.transfer import MAX_SIZE, Progress, TransferOptions, ladder, transfer
+
+CONTENT_LAYERS = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")
+"""Layers of the lecture's content reconstruction figure (a)-(e). The paper's "conv1_2" ... were
+computed in Caffe, whose ReLU works in place: they are painterly's ``relu`` layers."""
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+"""Layers of the lecture's style reconstruction figure, added one at a time."""
+
+SWEEP_PARAMETERS = ("content-weight", "style-weight", "tv-weight", "style-scale")
+"""Transfer options a weight sweep can vary."""
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class ReconstructionOptions:
+    """Settings of a reconstruction from white noise, with their defaults."""
+
+    size: int = 256
+    """Long side in pixels."""
+    steps: int = 300
+    """Evaluations (forward+backward passes) per reconstruction."""
+    seed: int = 0
+    """Seed of the white noise the optimization starts from."""
+    noise: float = 0.2
+    """Amplitude of that noise: uniform in 0.5 +- noise/2 (1.0: the whole 0..1 range). Pixel
+    noise the layers barely see is slow to remove, so a quieter start reaches the lecture's
+    near-perfect low-layer reconstructions in fewer steps."""
+    optimizer: str = "lbfgs"
+    learning_rate: float = 0.02
+    pooling: str = "max"
+    weights: str | None = None
+    weights_layout: str | None = None
+    device: str = "cpu"
+
+    def validated(self) -> ReconstructionOptions:
+        if not 16 <= self.size <= MAX_SIZE:
+            raise UserError(f"--size must be between 16 and {MAX_SIZE} pixels, got {self.size}")
+        if self.steps < 1:
+            raise UserError("--steps must be at least 1")
+        if not 0 < self.noise <= 1:
+            raise UserError(f"--noise must be in (0, 1], got {self.noise}")
+        if self.optimizer not in METHODS:
+            raise UserError(f"--optimizer: choose from {', '.join(METHODS)}")
+        return self
+
+
+@dataclass
+class Reconstruction:
+    """One image optimized from white noise to match what ``layers`` see of the original."""
+
+    kind: str
+    """``content`` or ``style``."""
+    layers: tuple[str, ...]
+    image: Image.Image
+    tensor: torch.Tensor
+    original: torch.Tensor
+    """The original at the same size (RGB 0..1)."""
+    start_terms: LossTerms
+    """The loss at the white-noise start."""
+    terms: LossTerms
+    """The loss of the result."""
+    evaluations: int
+    seconds: float
+    interrupted: bool = False
+
+    @property
+    def psnr(self) -> float:
+        """Peak signal-to-noise ratio of the result against the original, in dB."""
+        return psnr(self.tensor, self.original)
+
+    @property
+    def loss_reduction(self) -> float:
+        """Start loss / final loss (how many times the optimization lowered it)."""
+        return self.start_terms.total / max(self.terms.total, 1e-30)
+
+
+def psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
+    """10 log10(1 / MSE) for images in 0..1, after rounding both to 8 bits as saved."""
+    a = (image.detach().float().clamp(0, 1) * 255).round()
+    b = (reference.detach().float().clamp(0, 1) * 255).round()
+    mse = float((a - b).pow(2).mean()) / 255**2
+    return math.inf if mse == 0 else 10 * math.log10(1 / mse)
+
+
+def _options(options: dict) -> ReconstructionOptions:
+    unknown = set(options) - {f.name for f in dataclasses.fields(ReconstructionOptions)}
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    return ReconstructionOptions(**options).validated()
+
+
+class _Counter:
+    """Turns the evaluations of several optimizations into one stream of Progress events."""
+
+    def __init__(self, total: int, progress: ProgressCallback | None,
+                 should_stop: Callable[[], bool] | None):
+        self.total, self.progress, self.should_stop = total, progress, should_stop
+        self.done = 0
+        self.start = time.perf_counter()
+
+    def relay(self, event: Progress) -> None:
+        """Forward one run's event with the counts of the whole figure."""
+        done = self.done + event.done
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / done * (self.total - done) if done >= 2 else None
+        if self.progress is not None:
+            self.progress(dataclasses.replace(event, done=done, total=self.total,
+                                              elapsed=elapsed, eta=eta))
+        if self.should_stop is not None and self.should_stop():
+            raise StopRequested
+
+    def evaluation_callback(self, size: tuple[int, int], steps: int):
+        def on_evaluation(step: int, terms: LossTerms, image: torch.Tensor) -> None:
+            self.relay(Progress(0, 1, size, step, steps, step, steps, terms, 0.0, None))
+        return on_evaluation
+
+    def finish(self, evaluations: int) -> None:
+        self.done += evaluations
+
+
+def white_noise(like: torch.Tensor, seed: int, amplitude: float = 1.0) -> torch.Tensor:
+    """Uniform white noise of ``like``'s shape in 0.5 +- amplitude/2."""
+    generator = torch.Generator().manual_seed(seed)
+    noise = torch.rand(like.shape, generator=generator).to(like.device)
+    return 0.5 + amplitude * (noise - 0.5)
+
+
+def _reconstruct(kind: str, original: torch.Tensor, layers: Sequence[str],
+                 opts: ReconstructionOptions, counter: _Counter) -> Reconstruction:
+    vgg = load_vgg19(opts.weights, opts.pooling, opts.weights_layout).to(opts.device)
+    if kind == "content":
+        loss = PerceptualLoss(vgg, content_layer=layers[0], style_layers=(), style_weight=0.0)
+        loss.set_content(original)
+    else:
+        loss = PerceptualLoss(vgg, content_layer=None, style_layers=layers, content_weight=0.0)
+        loss.set_style([original])
+    start = white_noise(original, opts.seed, opts.noise)
+    with torch.no_grad():
+        _, start_terms = loss(start)
+    size = (original.shape[-1], original.shape[-2])
+    outcome = optimize_pixels(loss, start, steps=opts.steps, method=opts.optimizer,
+                              learning_rate=opts.learning_rate,
+                              callback=counter.evaluation_callback(size, opts.steps))
+    counter.finish(outcome.evaluations)
+    return Reconstruction(kind, tuple(layers), images.to_image(outcome.image), outcome.image,
+                          original, start_terms, outcome.terms or start_terms,
+                          outcome.evaluations, outcome.seconds,
+                          outcome.interrupted or outcome.stopped)
+
+
+def _original(image: images.ImageSource, size: int, device: str) -> torch.Tensor:
+    loaded = images.resize_long_side(images.load_image(image), size)
+    return images.to_tensor(loaded).to(device)
+
+
+def _series(kind: str, image: images.ImageSource, layer_sets: Sequence[Sequence[str]],
+            progress: ProgressCallback | None, should_stop: Callable[[], bool] | None,
+            options: dict) -> list[Reconstruction]:
+    opts = _options(options)
+    if not layer_sets or any(not layers for layers in layer_sets):
+        raise UserError("give at least one layer")
+    for layers in layer_sets:
+        check_layers(layers)
+    original = _original(image, opts.size, opts.device)
+    torch.manual_seed(opts.seed)
+    counter = _Counter(opts.steps * len(layer_sets), progress, should_stop)
+    results = []
+    for layers in layer_sets:
+        results.append(_reconstruct(kind, original, layers, opts, counter))
+        if results[-1].interrupted:
+            break
+    return results
+
+
+def reconstruct_content(image: images.ImageSource, layer: str | Sequence[str], *,
+                        progress: ProgressCallback | None = None,
+                        should_stop: Callable[[], bool] | None = None,
+                        **options) -> Reconstruction | list[Reconstruction]:
+    """Optimize white noise until its features at ``layer`` match those of ``image``.
+
+    With a list of layers, one reconstruction per layer (the lecture's figure (a)-(e)).
+    ``options`` are the fields of :class:`ReconstructionOptions`.
+    """
+    layers = [layer] if isinstance(layer, str) else list(layer)
+    results = _series("content", image, [[name] for name in layers], progress, should_stop,
+                      options)
+    return results[0] if isinstance(layer, str) else results
+
+
+def reconstruct_style(image: images.ImageSource, layers: Sequence[str], *,
+                      progress: ProgressCallback | None = None,
+                      should_stop: Callable[[], bool] | None = None,
+                      **options) -> Reconstruction:
+    """Optimize white noise until its Gram matrices at ``layers`` match those of ``image``
+    (texture synthesis)."""
+    return _series("style", image, [list(layers)], progress, should_stop, options)[0]
+
+
+def cumulative(layers: Sequence[str]) -> list[list[str]]:
+    """[a, b, c] -> [[a], [a, b], [a, b, c]]."""
+    return [list(layers[: index + 1]) for index in range(len(layers))]
+
+
+def reconstruct_style_cumulative(image: images.ImageSource, layers: Sequence[str], *,
+                                 progress: ProgressCallback | None = None,
+                                 should_stop: Callable[[], bool] | None = None,
+                                 **options) -> list[Reconstruction]:
+    """One texture per prefix of ``layers``: the lecture's style reconstruction figure."""
+    return _series("style", image, cumulative(layers), progress, should_stop, options)
+
+
+def reconstruction_figure(results: Sequence[Reconstruction], *, heading: str | None = None,
+                          show_original: bool = True, tile_height: int | None = None,
+                          ) -> Image.Image:
+    """The reconstructions side by side, each titled (a) layer ... with its PSNR (content) or
+    its Gram-loss reduction (style), after the original."""
+    tiles, titles = [], []
+    if show_original:
+        tiles.append(images.to_image(results[0].original))
+        titles.append("original")
+    for index, result in enumerate(results):
+        letter = chr(ord("a") + index)
+        if result.kind == "content":
+            name, detail = result.layers[0], f"{result.psnr:.1f} dB"
+        else:
+            name = result.layers[0] if len(result.layers) == 1 else \
+                f"+{result.layers[-1]}"
+            detail = f"/{result.loss_reduction:.0e}".replace("e+0", "e")
+        tiles.append(result.image)
+        titles.append(f"({letter}) {name} {detail}")
+    width = results[0].image.width * (tile_height or results[0].image.height) \
+        // results[0].image.height
+    return figures.image_grid(tiles, titles, heading=heading, tile_height=tile_height,
+                              font_size=max(10, min(14, width // 13)))
+
+
+# -- feature maps and filters ------------------------------------------------------------------
+
+def parse_indices(text: str | None, count: int, *, default: int = 64,
+                  what: str = "map") -> list[int]:
+    """'0-7,12' -> [0..7, 12]; None -> the first ``default``; 'all' -> every index."""
+    if text is None:
+        return list(range(min(default, count)))
+    if text.strip() == "all":
+        return list(range(count))
+    chosen: list[int] = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        try:
+            if "-" in part:
+                first, last = (int(v) for v in part.split("-", 1))
+                chosen += list(range(first, last + 1))
+            else:
+                chosen.append(int(part))
+        except ValueError:
+            raise UserError(f"bad {what} list '{text}': use numbers and ranges like 0-7,12") \
+                from None
+    bad = [index for index in chosen if not 0 <= index < count]
+    if bad or not chosen:
+        raise UserError(f"{what} numbers must be between 0 and {count - 1}, got '{text}'")
+    return chosen
+
+
+def feature_maps(image: images.ImageSource, layer: str, *, size: int = 256,
+                 weights: str | None = None, pooling: str = "max",
+                 device: str = "cpu") -> torch.Tensor:
+    """The activations of ``layer`` for ``image`` at ``size`` px: shape (maps, H, W)."""
+    check_layers([layer])
+    if not 16 <= size <= MAX_SIZE:
+        raise UserError(f"--size must be between 16 and {MAX_SIZE} pixels, got {size}")
+    vgg = load_vgg19(weights, pooling).to(device)
+    with torch.no_grad():
+        return vgg(_original(image, size, device), [layer])[layer][0].cpu()
+
+
+def _gray_tile(values: torch.Tensor, scale: int = 1) -> Image.Image:
+    """A 2-D map stretched to 0..255 (its own min..max), enlarged ``scale`` times."""
+    low, high = float(values.min()), float(values.max())
+    normalized = (values - low) / (high - low) if high > low else torch.zeros_like(values)
+    tile = Image.fromarray((normalized.numpy() * 255).round().astype(np.uint8), "L")
+    if scale > 1:
+        tile = tile.resize((tile.width * scale, tile.height * scale), Image.Resampling.NEAREST)
+    return tile
+
+
+def feature_map_figure(image: images.ImageSource, layer: str, *, maps: str | None = None,
+                       size: int = 256, columns: int = 8, tile_height: int = 96,
+                       weights: str | None = None) -> Image.Image:
+    """The activation maps of ``layer`` as a numbered grid (each map stretched to its own
+    range: black = its lowest value, white = its highest). ``maps`` picks them ('0-15,40');
+    by default the first 64."""
+    activations = feature_maps(image, layer, size=size, weights=weights)
+    chosen = parse_indices(maps, activations.shape[0], what="map")
+    tiles = [_gray_tile(activations[index]) for index in chosen]
+    height, width = activations.shape[-2:]
+    heading = (f"{layer}: {len(chosen)} of {activations.shape[0]} feature maps "
+               f"({width}x{height}), black = lowest, white = highest")
+    figure = figures.image_grid(tiles, [str(index) for index in chosen],
+                                columns=min(columns, len(tiles)), tile_height=tile_height,
+                                heading=heading, gap=4, font_size=12)
+    return figure.convert("L")  # all gray: a third of the file size
+
+
+def filter_figure(layer: str = "conv1_1", *, filters: str | None = None, channel: int = 0,
+                  columns: int = 8, tile_size: int = 48, weights: str | None = None,
+                  weights_layout: str | None = None) -> Image.Image:
+    """The 3x3 kernels of a convolution as a numbered grid of enlarged patches.
+
+    ``conv1_1``: each kernel's three input channels as one RGB colour patch (64 patches).
+    Deeper layers: the kernels' weights on input ``channel``, in gray. Each patch is stretched to
+    its own range; ``filters`` picks which ('0-15,40'), by default the first 64.
+    """
+    name = layer.replace("relu", "conv")
+    if name not in CONV_NAMES:
+        raise UserError(f"'{layer}' has no filters: choose a convolution, "
+                        f"one of {', '.join(CONV_NAMES)}")
+    vgg = load_vgg19(weights, "max", weights_layout)
+    kernels = vgg.conv_weight(name).cpu()
+    chosen = parse_indices(filters, kernels.shape[0], what="filter")
+    scale = max(1, tile_size // 3)
+    if kernels.shape[1] == 3:
+        if vgg.preprocessing.bgr:
+            kernels = kernels.flip(1)  # the network reads BGR: show the patches in RGB
+        tiles = []
+        for index in chosen:
+            kernel = kernels[index]
+            normalized = (kernel - kernel.min()) / (kernel.max() - kernel.min()).clamp_min(1e-12)
+            patch = images.to_image(normalized)
+            tiles.append(patch.resize((3 * scale, 3 * scale), Image.Resampling.NEAREST))
+        heading = f"{name}: {len(chosen)} of {kernels.shape[0]} learned 3x3x3 filters (RGB)"
+    else:
+        if not 0 <= channel < kernels.shape[1]:
+            raise UserError(f"--channel must be between 0 and {kernels.shape[1] - 1} for {name}")
+        tiles = [_gray_tile(kernels[index, channel], scale) for index in chosen]
+        heading = (f"{name}: {len(chosen)} of {kernels.shape[0]} filters, 3x3 weights on "
+                   f"input channel {channel} of {kernels.shape[1]}")
+    return figures.image_grid(tiles, [str(index) for index in chosen],
+                              columns=min(columns, len(tiles)), heading=heading, gap=6,
+                              font_size=12)
+
+
+# -- result grids --------------------------------------------------------------------------
+
+def image_title(source: images.ImageSource, fallback: str) -> str:
+    """A short title for an image: a file's or example's name without extension."""
+    if isinstance(source, Image.Image):
+        return fallback
+    return images.resolve_source(source).stem.replace("_", " ")
+
+
+def _transfer_total(content: Image.Image, options: dict) -> int:
+    opts = TransferOptions(**options).validated()
+    rungs = ladder(*content.size, opts.size, opts.min_size)
+    return opts.coarse_steps * (len(rungs) - 1) + opts.steps
+
+
+@dataclass
+class GridResult:
+    figure: Image.Image
+    results: list[Image.Image]
+    seconds: float
+    interrupted: bool = False
+
+
+def result_grid(content: images.ImageSource, styles: Sequence[images.ImageSource], *,
+                sweep: tuple[str, Sequence[float]] | None = None,
+                progress: ProgressCallback | None = None,
+                should_stop: Callable[[], bool] | None = None, **options) -> GridResult:
+    """The content image and its transfer into each style (one row), like the lecture's results
+    slide; each result carries its painting as an inset. With ``sweep=("style-weight",
+    [1e2, 1e3, 1e4])`` one row per style, one column per value. ``options`` are the fields of
+    :class:`~painterly.transfer.TransferOptions` (shared by every run)."""
+    if not styles:
+        raise UserError("give at least one style image")
+    content_image = images.load_image(content, what="content image")
+    style_images = [images.load_image(style, what="style image") for style in styles]
+    names = [image_title(s, f"style {i + 1}") for i, s in enumerate(styles)]
+    runs: list[tuple[int, dict]] = []
+    if sweep is None:
+        runs = [(index, dict(options)) for index in range(len(style_images))]
+    else:
+        parameter, values = sweep
+        if parameter not in SWEEP_PARAMETERS:
+            raise UserError(f"--sweep: choose a parameter from {', '.join(SWEEP_PARAMETERS)}")
+        if not values:
+            raise UserError("--sweep needs at least one value, e.g. style-weight=1e2,1e3,1e4")
+        field = parameter.replace("-", "_")
+        runs = [(index, {**options, field: value}) for index in range(len(style_images))
+                for value in values]
+    counter = _Counter(sum(_transfer_total(content_image, o) for _, o in runs), progress,
+                       should_stop)
+    start = time.perf_counter()
+    results: list[Image.Image] = []
+    interrupted = False
+    for index, run_options in runs:
+        outcome = transfer(content_image, style_images[index], progress=counter.relay,
+                           **run_options)
+        counter.finish(outcome.evaluations)
+        results.append(outcome.image)
+        if outcome.interrupted:
+            interrupted = True
+            break
+    shown = images.resize_long_side(content_image, max(results[0].size))
+    tiles, titles = [], []
+    if sweep is None:
+        tiles.append(shown)
+        titles.append(image_title(content, "content"))
+        for (index, _), result in zip(runs, results, strict=False):
+            tiles.append(figures.with_inset(result, style_images[index]))
+            titles.append(names[index])
+        columns = len(tiles)
+        heading = None
+    else:
+        parameter, values = sweep
+        for position, ((index, _), result) in enumerate(zip(runs, results, strict=False)):
+            if position % len(values) == 0:
+                tiles.append(shown)
+                titles.append(f"content / {names[index]}")
+            tiles.append(figures.with_inset(result, style_images[index]))
+            titles.append(f"{parameter} {values[position % len(values)]:g}")
+        columns = len(values) + 1
+        heading = f"{parameter} sweep"
+    figure = figures.image_grid(tiles, titles, columns=columns, heading=heading, font_size=14)
+    return GridResult(figure, results, time.perf_counter() - start, interrupted)

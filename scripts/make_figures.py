@@ -29,7 +29,8 @@ def load() -> str:
 
 def content_figure(args) -> None:
     results = experiments.reconstruct_content("tubingen", experiments.CONTENT_LAYERS,
-                                              size=args.size, steps=args.steps)
+                                              size=args.size, steps=args.steps,
+                                              device=args.device)
     for result in results:
         print(f"  {result.layers[0]}: PSNR {result.psnr:.1f} dB, content loss "
               f"/{result.loss_reduction:.2g}, {result.seconds:.0f} s")
@@ -43,7 +44,8 @@ def content_figure(args) -> None:
 def style_figure(args) -> None:
     for painting in args.paintings:
         results = experiments.reconstruct_style_cumulative(painting, experiments.STYLE_LAYERS,
-                                                           size=args.size, steps=args.steps)
+                                                           size=args.size, steps=args.steps,
+                                                           device=args.device)
         for result in results:
             print(f"  {painting} {'+'.join(result.layers)}: Gram loss "
                   f"{result.start_terms.total:.3g} -> {result.terms.total:.3g} "
@@ -66,7 +68,7 @@ def filters_figure(args) -> None:
 
 def grid_figure(args) -> None:
     result = experiments.result_grid("tubingen", args.paintings, size=args.size,
-                                     min_size=min(128, args.size))
+                                     min_size=min(128, args.size), device=args.device)
     images.save_image(result.figure, OUTPUT / "result-grid.png")
 
 
@@ -82,6 +84,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=256, help="long side (default 256)")
     parser.add_argument("--steps", type=int, default=200,
                         help="L-BFGS evaluations per reconstruction (default 200)")
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     args = parser.parse_args()
     OUTPUT.mkdir(parents=True, exist_ok=True)
     for name in args.only:

@@ -72,7 +72,7 @@ def colour_transform(source: torch.Tensor, target: torch.Tensor, mode: str = "pc
     src = source.flatten(2)[0].double()
     tgt = target.flatten(2)[0].double()
     mean_s, mean_t = src.mean(1, keepdim=True), tgt.mean(1, keepdim=True)
-    eye = torch.eye(3, dtype=torch.float64) * 1e-5
+    eye = torch.eye(3, dtype=torch.float64) * 1e-7  # keeps flat (one-colour) images invertible
     cov_s = torch.cov(src) + eye
     cov_t = torch.cov(tgt) + eye
     if mode == "pca":

@@ -30,9 +30,10 @@ STYLE_STATISTICS = ("gram", "meanstd")
 """Statistics of the feature maps that the style loss matches: the Gram matrix (Gatys et al.), or
 only each channel's mean and standard deviation (as AdaIN does)."""
 
-MEANSTD_SCALE = 10.0
+MEANSTD_SCALE = 2e5
 """Scales the mean+std loss so that the default style weight stylizes about as strongly as with
-Gram matrices (measured on the examples; see README, "Artistic control")."""
+Gram matrices: it matches the gradient norm of the Gram loss at the content image, measured
+on tubingen with three example styles (ratios 1.2e4 to 2.2e4 at scale 1)."""
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:

@@ -57,7 +57,7 @@ class TransferOptions:
     style_loss: str = "gram"
     """Statistic the style loss matches: ``gram`` or ``meanstd``."""
     preserve_colors: str | None = None
-    """``luminance``, ``match`` or ``yuv`` (see :mod:`painterly.color`); None: the style's colours."""
+    """``luminance``, ``match`` or ``yuv`` (see :mod:`painterly.color`); None: style colours."""
     mask: str | None = None
     """An image whose colours assign the styles to regions (see :mod:`painterly.guides`)."""
     preset: str | None = None
@@ -165,7 +165,11 @@ def _tensor(image: Image.Image, size: tuple[int, int], device: str) -> torch.Ten
 
 
 def _style_size(style: Image.Image, content_size: tuple[int, int], scale: float) -> tuple[int, int]:
-    return images.fit_long_side(*style.size, max(16, round(max(content_size) * scale)))
+    """The style image's size at one rung; its short side stays >= 16 px so that every VGG
+    layer exists."""
+    aspect = max(style.size) / min(style.size)
+    return images.fit_long_side(*style.size, max(math.ceil(16 * aspect),
+                                                  round(max(content_size) * scale)))
 
 
 def _initial_image(init: str, content: torch.Tensor, seed: int) -> torch.Tensor:
@@ -282,8 +286,12 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
 
 def _load_styles(sources: list, opts: TransferOptions) -> list[Image.Image | None]:
     """The style images; ``none`` (keep a mask region unstylized) becomes None."""
-    styles = [None if isinstance(s, str) and s == guides.KEEP_CONTENT and opts.mask is not None
-              else images.load_image(s, what="style image") for s in sources]
+    keep = [isinstance(s, str) and s == guides.KEEP_CONTENT for s in sources]
+    if any(keep) and opts.mask is None:
+        raise UserError(f"style '{guides.KEEP_CONTENT}' keeps a mask region unstylized: it needs "
+                        "--mask")
+    styles = [None if k else images.load_image(s, what="style image")
+              for s, k in zip(sources, keep, strict=True)]
     if all(s is None for s in styles):
         raise UserError("give at least one style image besides 'none'")
     if opts.style_blend is not None and len(opts.style_blend) != len(styles):

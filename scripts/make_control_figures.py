@@ -54,15 +54,13 @@ def save(figure: Image.Image, name: str) -> None:
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)", flush=True)
 
 
-def make_mask(kind: str) -> Image.Image:
-    """Masks at the content's size: ``split`` (left black, right white) or ``sky`` (the upper
-    part black, the rest white)."""
+def make_mask() -> Image.Image:
+    """A mask at the content's size: the sky (upper 42 %) black, the lower left grey, the lower
+    right white."""
     width, height = example("tubingen").size
     pixels = np.full((height, width, 3), 255, np.uint8)
-    if kind == "split":
-        pixels[:, : width // 2] = 0
-    else:
-        pixels[: int(height * 0.42)] = 0
+    pixels[int(height * 0.42):, : width // 2] = 128
+    pixels[: int(height * 0.42)] = 0
     return Image.fromarray(pixels, "RGB")
 
 
@@ -83,11 +81,12 @@ def colors_figure() -> None:
 
 def blend_figure() -> None:
     starry = run("plain", "tubingen", "starry_night")
-    scream = run("scream", "tubingen", "the_scream")
     mixed = run("blend", "tubingen", ["starry_night", "the_scream"], style_blend=(0.7, 0.3))
-    save(image_grid([starry, mixed, scream],
-                    ["starry_night", "--style-blend 0.7,0.3", "the_scream"], tile_height=180,
-                    heading="Several styles: starry_night + the_scream"), "blend")
+    save(image_grid([example("starry_night"), example("the_scream"), starry, mixed],
+                    ["style 1: starry_night", "style 2: the_scream", "starry_night only",
+                     "--style-blend 0.7,0.3"], tile_height=180,
+                    heading="Several styles: painterly transfer tubingen starry_night the_scream"),
+         "blend")
 
 
 def scale_figure() -> None:
@@ -101,15 +100,13 @@ def scale_figure() -> None:
 
 def mask_figure() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
-    split, sky = make_mask("split"), make_mask("sky")
-    split.save(CACHE / "mask_split.png")
-    sky.save(CACHE / "mask_sky.png")
-    two = run("mask_two", "tubingen", ["starry_night", "the_scream"],
-              mask=str(CACHE / "mask_split.png"))
-    keep = run("mask_keep", "tubingen", ["starry_night", "none"], mask=str(CACHE / "mask_sky.png"))
-    save(image_grid([split, two, sky, keep],
-                    ["mask (black, white)", "starry_night the_scream", "mask (black, white)",
-                     "starry_night none"], tile_height=180,
+    mask = make_mask()
+    mask.save(CACHE / "mask.png")
+    result = run("mask", "tubingen", ["starry_night", "none", "the_scream"],
+                 mask=str(CACHE / "mask.png"))
+    save(image_grid([example("tubingen"), mask, result],
+                    ["content", "mask: black, grey, white",
+                     "starry_night none the_scream"], tile_height=180,
                     heading="Regions: --mask, one style per colour (darkest first)"), "mask")
 
 
@@ -134,8 +131,8 @@ def presets_figure() -> None:
                     heading="Presets at 256 px (starry_night)"), "presets")
 
 
-FIGURES = {"colors": colors_figure, "blend": blend_figure, "scale": scale_figure,
-           "mask": mask_figure, "layers": layers_figure, "presets": presets_figure}
+FIGURES = {"colors": colors_figure, "mask": mask_figure, "blend": blend_figure,
+           "layers": layers_figure, "presets": presets_figure, "scale": scale_figure}
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "images"
 CACHE = ROOT / "build" / "control_figures"
 SIZE = 256
+MAX_BYTES = 390_000
 BASE = dict(size=SIZE, min_size=128, coarse_steps=20, steps=10, seed=0)
 """Coarse to fine 128 -> 181 -> 256 px: 20 + 20 + 10 evaluations (the CPU is shared)."""
 PRESET_STEPS = 25
@@ -49,8 +50,12 @@ def example(name: str, size: int = SIZE) -> Image.Image:
 
 
 def save(figure: Image.Image, name: str) -> None:
+    """Write the figure; over MAX_BYTES, as a 256-colour PNG instead."""
     path = OUT / f"control_{name}.png"
     images.save_image(figure, path)
+    if path.stat().st_size > MAX_BYTES:
+        images.save_image(figure.quantize(256, method=Image.Quantize.MEDIANCUT,
+                                          dither=Image.Dither.FLOYDSTEINBERG), path)
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)", flush=True)
 
 
@@ -101,9 +106,9 @@ def scale_figure() -> None:
 def mask_figure() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     mask = make_mask()
-    mask.save(CACHE / "mask.png")
-    result = run("mask", "tubingen", ["starry_night", "none", "the_scream"],
-                 mask=str(CACHE / "mask.png"))
+    mask.save(CACHE / "mask_input.png")
+    result = run("mask_result", "tubingen", ["starry_night", "none", "the_scream"],
+                 mask=str(CACHE / "mask_input.png"))
     save(image_grid([example("tubingen"), mask, result],
                     ["content", "mask: black, grey, white",
                      "starry_night none the_scream"], tile_height=180,

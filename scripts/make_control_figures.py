@@ -32,11 +32,17 @@ PRESET_STEPS = 25
 """The single-scale presets get 25 evaluations at 256 px (about the time of BASE)."""
 
 
-def run(name: str, content, styles, **options) -> Image.Image:
+CACHED_ONLY = False
+"""With --cached-only, results not computed yet are left out of the figures."""
+
+
+def run(name: str, content, styles, **options) -> Image.Image | None:
     """One transfer, cached by name."""
     path = CACHE / f"{name}.png"
     if path.exists():
         return Image.open(path).convert("RGB")
+    if CACHED_ONLY:
+        return None
     start = time.perf_counter()
     result = transfer(content, styles, **{**BASE, **options})
     images.save_image(result.tensor, path)
@@ -47,6 +53,12 @@ def run(name: str, content, styles, **options) -> Image.Image:
 
 def example(name: str, size: int = SIZE) -> Image.Image:
     return images.resize_long_side(images.load_image(name), size)
+
+
+def grid(tiles: list, titles: list[str], **options) -> Image.Image:
+    """image_grid without the tiles that are None (not computed, with --cached-only)."""
+    kept = [(tile, title) for tile, title in zip(tiles, titles, strict=True) if tile is not None]
+    return image_grid([t for t, _ in kept], [t for _, t in kept], **options)
 
 
 def save(figure: Image.Image, name: str) -> None:
@@ -76,7 +88,7 @@ def colors_figure() -> None:
     yuv = images.to_image(color.finish(images.to_tensor(plain), example("tubingen"), "yuv"))
     recoloured = images.to_image(color.match_colors(images.to_tensor(example("starry_night")),
                                                     images.to_tensor(example("tubingen"))))
-    save(image_grid([example("tubingen"), example("starry_night"), recoloured, plain, luminance,
+    save(grid([example("tubingen"), example("starry_night"), recoloured, plain, luminance,
                      match, yuv],
                     ["content", "style", "style, recoloured (match)", "plain",
                      "--preserve-colors luminance", "--preserve-colors match",
@@ -87,7 +99,7 @@ def colors_figure() -> None:
 def blend_figure() -> None:
     starry = run("plain", "tubingen", "starry_night")
     mixed = run("blend", "tubingen", ["starry_night", "the_scream"], style_blend=(0.7, 0.3))
-    save(image_grid([example("starry_night"), example("the_scream"), starry, mixed],
+    save(grid([example("starry_night"), example("the_scream"), starry, mixed],
                     ["style 1: starry_night", "style 2: the_scream", "starry_night only",
                      "--style-blend 0.7,0.3"], tile_height=180,
                     heading="Several styles: painterly transfer tubingen starry_night the_scream"),
@@ -109,7 +121,7 @@ def mask_figure() -> None:
     mask.save(CACHE / "mask_input.png")
     result = run("mask_result", "tubingen", ["starry_night", "none", "the_scream"],
                  mask=str(CACHE / "mask_input.png"))
-    save(image_grid([example("tubingen"), mask, result],
+    save(grid([example("tubingen"), mask, result],
                     ["content", "mask: black, grey, white",
                      "starry_night none the_scream"], tile_height=180,
                     heading="Regions: --mask, one style per colour (darkest first)"), "mask")
@@ -119,7 +131,7 @@ def layers_figure() -> None:
     plain = run("plain", "tubingen", "starry_night")
     inverse = run("inverse", "tubingen", "starry_night", layer_weights="inverse-channels")
     meanstd = run("meanstd", "tubingen", "starry_night", style_loss="meanstd")
-    save(image_grid([plain, inverse, meanstd],
+    save(grid([plain, inverse, meanstd],
                     ["gram, equal layer weights", "gram, inverse-channels", "--style-loss meanstd"],
                     tile_height=180,
                     heading="Style layer weights and style statistic (starry_night)"), "layers")
@@ -145,7 +157,11 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(FIGURES),
                         help=f"comma-separated figures (default all: {','.join(FIGURES)})")
     parser.add_argument("--fresh", action="store_true", help="ignore cached results")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="make the figures from the results computed so far")
     args = parser.parse_args()
+    global CACHED_ONLY
+    CACHED_ONLY = args.cached_only
     CACHE.mkdir(parents=True, exist_ok=True)
     OUT.mkdir(parents=True, exist_ok=True)
     if args.fresh:

@@ -110,7 +110,7 @@ def scale_figure() -> None:
     tiles = [run(f"scale{scale}", "tubingen", "starry_night", style_scale=scale)
              if scale != 1 else run("plain", "tubingen", "starry_night")
              for scale in (0.5, 1.0, 2.0)]
-    save(image_grid(tiles, ["--style-scale 0.5", "--style-scale 1", "--style-scale 2"],
+    save(grid(tiles, ["--style-scale 0.5", "--style-scale 1", "--style-scale 2"],
                     tile_height=180, heading="Style scale: size of the style image relative "
                     "to the content"), "scale")
 
@@ -143,7 +143,7 @@ def presets_figure() -> None:
                  steps=PRESET_STEPS, min_size=8192),
              run("johnson", "tubingen", "starry_night", preset="johnson", size=SIZE,
                  steps=PRESET_STEPS, min_size=8192)]
-    save(image_grid(tiles, ["painterly (default)", f"gatys, {PRESET_STEPS} evaluations",
+    save(grid(tiles, ["painterly (default)", f"gatys, {PRESET_STEPS} evaluations",
                             f"johnson, {PRESET_STEPS} evaluations"], tile_height=180,
                     heading="Presets at 256 px (starry_night)"), "presets")
 

@@ -19,10 +19,21 @@ from dataclasses import dataclass, field
 
 import torch
 
+from painterly.guides import layer_guide
+
 REFERENCE_PIXELS = 512 * 512
 """Image size at which the content term has exactly the lecture's scale."""
 
 LAYER_WEIGHT_SCHEMES = ("equal", "inverse-channels")
+
+STYLE_STATISTICS = ("gram", "meanstd")
+"""Statistics of the feature maps that the style loss matches: the Gram matrix (Gatys et al.), or
+only each channel's mean and standard deviation (as AdaIN does)."""
+
+MEANSTD_SCALE = 2e5
+"""Scales the mean+std loss so that the default style weight stylizes about as strongly as with
+Gram matrices: it matches the gradient norm of the Gram loss at the content image, measured
+on tubingen with three example styles (ratios 1.2e4 to 2.2e4 at scale 1)."""
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
@@ -41,6 +52,52 @@ def style_layer_loss(gram: torch.Tensor, target_gram: torch.Tensor, channels: in
     """E_l = 1/(4 N^2 M^2) * sum (G - A)^2, computed as 1/(4 N^2) * sum ((G - A)/M)^2 so that
     float32 never sees the huge squared Gram entries of large images."""
     return ((gram - target_gram) / positions).pow(2).sum() / (4 * channels**2)
+
+
+def weighted_gram(features: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """G / M for features (B, N, H, W); with ``weights`` (B or 1, 1, H, W) a guided Gram matrix:
+    sum_m w_m F_m F_m^T / sum_m w_m, the second moment over a (soft) region only."""
+    flat = features.flatten(2)
+    if weights is None:
+        return flat @ flat.transpose(1, 2) / flat.shape[-1]
+    w = weights.flatten(2)
+    return (flat * w) @ flat.transpose(1, 2) / w.sum().clamp_min(1e-8)
+
+
+def mean_std(features: torch.Tensor, weights: torch.Tensor | None = None,
+             eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each channel's mean and standard deviation, (B, N) each, over all positions or over the
+    positions weighted by ``weights`` (B or 1, 1, H, W)."""
+    flat = features.flatten(2)
+    w = torch.ones_like(flat[:, :1]) if weights is None else weights.flatten(2)
+    mass = w.sum(-1).clamp_min(1e-8)
+    mean = (flat * w).sum(-1) / mass
+    variance = ((flat - mean.unsqueeze(-1)).pow(2) * w).sum(-1) / mass
+    return mean, (variance + eps).sqrt()
+
+
+def style_statistic(features: torch.Tensor, kind: str = "gram",
+                    weights: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+    """The statistic the style loss matches, as a tuple of tensors (blendable linearly)."""
+    if kind == "gram":
+        return (weighted_gram(features, weights),)
+    if kind == "meanstd":
+        return mean_std(features, weights)
+    raise ValueError(f"unknown style statistic '{kind}'")
+
+
+def statistic_loss(statistic: Sequence[torch.Tensor], target: Sequence[torch.Tensor],
+                   kind: str = "gram") -> torch.Tensor:
+    """Distance between two statistics of N channels: for ``gram`` the lecture's E_l (with
+    G and A already divided by M), for ``meanstd`` MEANSTD_SCALE/N * (|mu - mu_s|^2 +
+    |sigma - sigma_s|^2)."""
+    if kind == "gram":
+        return style_layer_loss(statistic[0], target[0], statistic[0].shape[-1], 1)
+    if kind == "meanstd":
+        channels = statistic[0].shape[-1]
+        squared = sum((a - b).pow(2).sum() for a, b in zip(statistic, target, strict=True))
+        return MEANSTD_SCALE * squared / channels
+    raise ValueError(f"unknown style statistic '{kind}'")
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:
@@ -84,12 +141,16 @@ class PerceptualLoss:
     """alpha * L_content + beta * L_style (+ tv) of an image against fixed targets.
 
     Targets are computed once, without autograd, from the content and style images; calling the
-    loss on an image returns a differentiable scalar and the :class:`LossTerms`.
+    loss on an image returns a differentiable scalar and the :class:`LossTerms`. The style term
+    matches Gram matrices (``style_loss="gram"``) or channel means and deviations
+    (``"meanstd"``), over the whole image (:meth:`set_style`) or per region (:meth:`set_regions`).
     """
 
     def __init__(self, vgg, *, content_layer: str | None, style_layers: Sequence[str],
                  content_weight: float = 1.0, style_weight: float = 1.0, tv_weight: float = 0.0,
-                 layer_weights: str | Sequence[float] = "equal"):
+                 layer_weights: str | Sequence[float] = "equal", style_loss: str = "gram"):
+        if style_loss not in STYLE_STATISTICS:
+            raise ValueError(f"unknown style statistic '{style_loss}'")
         self.vgg = vgg
         self.content_layer = content_layer
         self.style_layers = list(style_layers)
@@ -97,10 +158,14 @@ class PerceptualLoss:
         self.style_weight = style_weight
         self.tv_weight = tv_weight
         self.layer_weights_spec = layer_weights
+        self.style_loss = style_loss
         self.layers = ([content_layer] if content_layer else []) + self.style_layers
         self.content_target: torch.Tensor | None = None
-        self.style_targets: dict[str, torch.Tensor] = {}
+        self.style_targets: dict[str, torch.Tensor | tuple[torch.Tensor, ...]] = {}
+        """Per layer: the Gram target A (``gram``) or (means, deviations) (``meanstd``)."""
         self.layer_weights: dict[str, float] = {}
+        self.regions: list[StyleRegion] = []
+        """Guided style targets set by :meth:`set_regions` (empty: whole-image style)."""
 
     @torch.no_grad()
     def set_content(self, image: torch.Tensor) -> None:
@@ -109,24 +174,74 @@ class PerceptualLoss:
             self.content_target = self.vgg(image, [self.content_layer])[self.content_layer]
 
     @torch.no_grad()
-    def set_style(self, images: Sequence[torch.Tensor],
-                  blend: Sequence[float] | None = None) -> None:
-        """Take the Gram targets A from one or more style images; several are blended with
-        ``blend`` weights (normalized to sum to 1)."""
-        if not self.style_layers:
-            return
+    def _targets(self, images: Sequence[torch.Tensor],
+                 blend: Sequence[float] | None) -> dict[str, tuple[torch.Tensor, ...]]:
         blend = [1.0] * len(images) if blend is None else list(blend)
         total = sum(blend)
-        targets: dict[str, torch.Tensor] = {}
+        targets: dict[str, tuple[torch.Tensor, ...]] = {}
         for image, weight in zip(images, blend, strict=True):
             features = self.vgg(image, self.style_layers)
             for name in self.style_layers:
-                gram = gram_matrix(features[name]) / features[name][0, 0].numel()  # G / M
-                targets[name] = targets.get(name, 0) + gram * (weight / total)
-        self.style_targets = targets
-        channels = {name: targets[name].shape[-1] for name in self.style_layers}
+                statistic = style_statistic(features[name], self.style_loss)
+                scaled = tuple(part * (weight / total) for part in statistic)
+                previous = targets.get(name)
+                targets[name] = scaled if previous is None else tuple(
+                    a + b for a, b in zip(previous, scaled, strict=True))
+        channels = {name: targets[name][0].shape[1] for name in self.style_layers}
         self.layer_weights = style_layer_weights(self.style_layers, self.layer_weights_spec,
                                                  channels)
+        return targets
+
+    @torch.no_grad()
+    def set_style(self, images: Sequence[torch.Tensor],
+                  blend: Sequence[float] | None = None) -> None:
+        """Take the style targets from one or more style images; several are blended with
+        ``blend`` weights (normalized to sum to 1)."""
+        if not self.style_layers:
+            return
+        targets = self._targets(images, blend)
+        self.style_targets = {name: value[0] if len(value) == 1 else value
+                              for name, value in targets.items()}
+        self.regions = []
+
+    @torch.no_grad()
+    def set_regions(self, images: Sequence[torch.Tensor | None], guides: torch.Tensor) -> None:
+        """One style image per region: ``guides`` (K, 1, H, W) holds K soft masks (0..1) at the
+        size of the image to optimize; region k matches the statistics of ``images[k]`` on its
+        own (guided) feature positions, a ``None`` image leaves region k without a style term.
+        Each region's loss is weighted by its share of the image, so that a pixel feels the
+        same style strength as without regions."""
+        if len(images) != guides.shape[0]:
+            raise ValueError(f"{len(images)} style images for {guides.shape[0]} regions")
+        self.regions = []
+        self.style_targets = {}
+        shares = guides.flatten(1).mean(1) / guides.flatten(1).mean(1).sum().clamp_min(1e-8)
+        for image, guide, share in zip(images, guides, shares, strict=True):
+            if image is None:
+                continue
+            self.regions.append(StyleRegion(self._targets([image], None), guide[None],
+                                            float(share)))
+
+    def _style_term(self, features: Mapping[str, torch.Tensor],
+                    terms: LossTerms) -> torch.Tensor:
+        style = next(iter(features.values())).new_zeros(())
+        for name in self.style_layers:
+            f = features[name]
+            if self.regions:
+                layer = f.new_zeros(())
+                for region in self.regions:
+                    weights = region.layer_guide(f.shape[-2:])
+                    statistic = style_statistic(f, self.style_loss, weights)
+                    layer = layer + region.share * statistic_loss(
+                        statistic, region.targets[name], self.style_loss)
+            else:
+                target = self.style_targets[name]
+                target = (target,) if isinstance(target, torch.Tensor) else target
+                layer = statistic_loss(style_statistic(f, self.style_loss), target,
+                                       self.style_loss)
+            terms.per_layer[name] = float(layer.detach())
+            style = style + self.layer_weights[name] * layer
+        return style
 
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, LossTerms]:
         features = self.vgg(image, self.layers)
@@ -137,15 +252,8 @@ class PerceptualLoss:
             content = content_loss(features[self.content_layer], self.content_target)
             total = total + self.content_weight * size_factor * content
             terms.content = float(content.detach()) * size_factor
-        if self.style_weight:
-            style = image.new_zeros(())
-            for name in self.style_layers:
-                f = features[name]
-                positions = f.shape[-1] * f.shape[-2]
-                layer = style_layer_loss(gram_matrix(f) / positions,
-                                         self.style_targets[name], f.shape[1], 1)
-                terms.per_layer[name] = float(layer.detach())
-                style = style + self.layer_weights[name] * layer
+        if self.style_weight and self.style_layers:
+            style = self._style_term(features, terms)
             total = total + self.style_weight * style
             terms.style = float(style.detach())
         if self.tv_weight:
@@ -154,3 +262,22 @@ class PerceptualLoss:
             terms.tv = float(tv.detach())
         terms.total = float(total.detach())
         return total, terms
+
+
+@dataclass
+class StyleRegion:
+    """The style targets of one region of the image and its guide (mask)."""
+
+    targets: dict[str, tuple[torch.Tensor, ...]]
+    guide: torch.Tensor
+    """(1, 1, H, W) soft mask at the size of the image being optimized."""
+    share: float
+    """Fraction of the image the region covers (weights its loss)."""
+    _cache: dict[tuple[int, int], torch.Tensor] = field(default_factory=dict)
+
+    def layer_guide(self, size: Sequence[int]) -> torch.Tensor:
+        """The guide at a feature map's (height, width): downsampled and eroded (cached)."""
+        key = (int(size[0]), int(size[1]))
+        if key not in self._cache:
+            self._cache[key] = layer_guide(self.guide, key)
+        return self._cache[key]

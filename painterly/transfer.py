@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
-from painterly import images
+from painterly import color, guides, images
 from painterly.errors import UserError
-from painterly.losses import LAYER_WEIGHT_SCHEMES, LossTerms, PerceptualLoss
+from painterly.losses import LAYER_WEIGHT_SCHEMES, STYLE_STATISTICS, LossTerms, PerceptualLoss
 from painterly.models.vgg import LAYER_NAMES, check_layers, load_vgg19
 from painterly.optimize import METHODS, StopRequested, optimize_pixels
+from painterly.presets import PRESETS, apply_preset
 
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 INIT_CHOICES = ("content", "noise")
@@ -50,8 +51,17 @@ class TransferOptions:
     layer_weights: str | tuple[float, ...] = "equal"
     style_blend: tuple[float, ...] | None = None
     """Weights of several style images (normalized to sum to 1)."""
-    style_scale: float = 1.0
-    """Style image long side relative to the content's at each scale."""
+    style_scale: float | tuple[float, ...] = 1.0
+    """Style image long side relative to the content's at each scale (one value per style, or one
+    for all)."""
+    style_loss: str = "gram"
+    """Statistic the style loss matches: ``gram`` or ``meanstd``."""
+    preserve_colors: str | None = None
+    """``luminance``, ``match`` or ``yuv`` (see :mod:`painterly.color`); None: style colours."""
+    mask: str | None = None
+    """An image whose colours assign the styles to regions (see :mod:`painterly.guides`)."""
+    preset: str | None = None
+    """Fill the settings not given from a preset (see :mod:`painterly.presets`)."""
     init: str = "content"
     """``content``, ``noise``, or a path to an image to start from."""
     optimizer: str = "lbfgs"
@@ -74,17 +84,28 @@ class TransferOptions:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise UserError(f"--{name.replace('_', '-')} must be a finite number >= 0")
-        if not 0.05 <= self.style_scale <= 8:
+        scales = self.style_scale if isinstance(self.style_scale, tuple) else (self.style_scale,)
+        if not scales or not all(math.isfinite(v) and 0.05 <= v <= 8 for v in scales):
             raise UserError("--style-scale must be between 0.05 and 8")
+        if self.style_loss not in STYLE_STATISTICS:
+            raise UserError(f"--style-loss: choose from {', '.join(STYLE_STATISTICS)}")
+        if self.preserve_colors is not None and self.preserve_colors not in color.PRESERVE_COLORS:
+            raise UserError(f"--preserve-colors: choose from {', '.join(color.PRESERVE_COLORS)}")
+        if self.preset is not None and self.preset not in PRESETS:
+            raise UserError(f"--preset: choose from {', '.join(PRESETS)}")
+        if self.style_blend is not None and (
+                not all(math.isfinite(v) and v >= 0 for v in self.style_blend)
+                or sum(self.style_blend) <= 0):
+            raise UserError("--style-blend weights must be numbers >= 0 with a positive sum")
         check_layers([self.content_layer, *self.style_layers])
         if not self.style_layers:
             raise UserError("--style-layers needs at least one layer")
         if isinstance(self.layer_weights, str) and self.layer_weights not in LAYER_WEIGHT_SCHEMES:
-            raise UserError(f"--layer-weights: choose from {', '.join(LAYER_WEIGHT_SCHEMES)} "
+            raise UserError(f"--style-layer-weights: choose from {', '.join(LAYER_WEIGHT_SCHEMES)} "
                             "or give one number per style layer")
         if not isinstance(self.layer_weights, str) and len(self.layer_weights) != len(
                 self.style_layers):
-            raise UserError(f"--layer-weights has {len(self.layer_weights)} values for "
+            raise UserError(f"--style-layer-weights has {len(self.layer_weights)} values for "
                             f"{len(self.style_layers)} style layers")
         if self.optimizer not in METHODS:
             raise UserError(f"--optimizer: choose from {', '.join(METHODS)}")
@@ -124,6 +145,8 @@ class TransferResult:
     content_style_loss: float | None = None
     """Style loss of the content image itself against the same targets: the yardstick for how
     far the result moved towards the style."""
+    options: TransferOptions | None = None
+    """The settings the run used (preset applied)."""
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -145,7 +168,11 @@ def _tensor(image: Image.Image, size: tuple[int, int], device: str) -> torch.Ten
 
 
 def _style_size(style: Image.Image, content_size: tuple[int, int], scale: float) -> tuple[int, int]:
-    return images.fit_long_side(*style.size, max(16, round(max(content_size) * scale)))
+    """The style image's size at one rung; its short side stays >= 16 px so that every VGG
+    layer exists."""
+    aspect = max(style.size) / min(style.size)
+    return images.fit_long_side(*style.size, max(math.ceil(16 * aspect),
+                                                  round(max(content_size) * scale)))
 
 
 def _initial_image(init: str, content: torch.Tensor, seed: int) -> torch.Tensor:
@@ -172,14 +199,17 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
     unknown = set(options) - {f.name for f in dataclasses.fields(TransferOptions)}
     if unknown:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
-    opts = TransferOptions(**options).validated()
+    opts = TransferOptions(**apply_preset(options)).validated()
     content_image = images.load_image(content, what="content image")
     style_sources = [style] if isinstance(style, (str, Image.Image)) or not isinstance(
         style, Sequence) else list(style)
-    style_images = [images.load_image(s, what="style image") for s in style_sources]
-    if opts.style_blend is not None and len(opts.style_blend) != len(style_images):
-        raise UserError(f"--style-blend has {len(opts.style_blend)} weights for "
-                        f"{len(style_images)} style images")
+    style_images = _load_styles(style_sources, opts)
+    regions = guides.load_mask(opts.mask, len(style_images), images.fit_long_side(
+        *content_image.size, opts.size)) if opts.mask is not None else None
+    original_content = content_image
+    content_image, style_images = color.prepare(content_image, style_images,
+                                                opts.preserve_colors)
+    snapshot = _finishing_snapshot(snapshot, original_content, regions, style_images, opts)
     if opts.init not in INIT_CHOICES:
         images.load_image(opts.init, what="init image")  # fail now, not after minutes
 
@@ -190,7 +220,8 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
     total = sum(steps)
     loss = PerceptualLoss(vgg, content_layer=opts.content_layer, style_layers=opts.style_layers,
                           content_weight=opts.content_weight, style_weight=opts.style_weight,
-                          tv_weight=opts.tv_weight, layer_weights=opts.layer_weights)
+                          tv_weight=opts.tv_weight, layer_weights=opts.layer_weights,
+                          style_loss=opts.style_loss)
     start = time.perf_counter()
     done = 0
     seconds_per_pixel: float | None = None
@@ -204,8 +235,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
             continue
         content_tensor = _tensor(content_image, size, opts.device)
         loss.set_content(content_tensor)
-        loss.set_style([_tensor(s, _style_size(s, size, opts.style_scale), opts.device)
-                        for s in style_images], opts.style_blend)
+        _set_style_targets(loss, style_images, regions, size, opts)
         if current is None:
             current = _initial_image(opts.init, content_tensor, opts.seed)
         else:
@@ -251,8 +281,72 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
 
     with torch.no_grad():
         content_style_loss = loss(content_tensor)[1].style
+    current = _finish(current, original_content, regions, style_images, opts)
     return TransferResult(images.to_image(current), current, result_terms, done,
-                          time.perf_counter() - start, interrupted, history, content_style_loss)
+                          time.perf_counter() - start, interrupted, history,
+                          content_style_loss=content_style_loss, options=opts)
+
+
+# Hooks of the artistic controls (colour, several styles, regions): see painterly.color and
+# painterly.guides.
+
+def _load_styles(sources: list, opts: TransferOptions) -> list[Image.Image | None]:
+    """The style images; ``none`` (keep a mask region unstylized) becomes None."""
+    keep = [isinstance(s, str) and s == guides.KEEP_CONTENT for s in sources]
+    if any(keep) and opts.mask is None:
+        raise UserError(f"style '{guides.KEEP_CONTENT}' keeps a mask region unstylized: it needs "
+                        "--mask")
+    styles = [None if k else images.load_image(s, what="style image")
+              for s, k in zip(sources, keep, strict=True)]
+    if all(s is None for s in styles):
+        raise UserError("give at least one style image besides 'none'")
+    if opts.style_blend is not None and len(opts.style_blend) != len(styles):
+        raise UserError(f"--style-blend has {len(opts.style_blend)} weights for "
+                        f"{len(styles)} style images")
+    if opts.style_blend is not None and opts.mask is not None:
+        raise UserError("--style-blend cannot be used with --mask (each mask colour takes "
+                        "one style)")
+    if isinstance(opts.style_scale, tuple) and len(opts.style_scale) not in (1, len(styles)):
+        raise UserError(f"--style-scale has {len(opts.style_scale)} values for "
+                        f"{len(styles)} style images")
+    return styles
+
+
+def _style_scales(opts: TransferOptions, count: int) -> tuple[float, ...]:
+    scales = opts.style_scale if isinstance(opts.style_scale, tuple) else (opts.style_scale,)
+    return scales * count if len(scales) == 1 else scales
+
+
+def _set_style_targets(loss: PerceptualLoss, styles: list[Image.Image | None],
+                       regions: guides.Regions | None, size: tuple[int, int],
+                       opts: TransferOptions) -> None:
+    """Style targets for one rung: blended over the whole image, or one per mask region."""
+    tensors = [None if s is None else _tensor(s, _style_size(s, size, scale), opts.device)
+               for s, scale in zip(styles, _style_scales(opts, len(styles)), strict=True)]
+    if regions is None:
+        loss.set_style(tensors, opts.style_blend)
+    else:
+        loss.set_regions(tensors, regions.guides(size).to(opts.device))
+
+
+def _finish(result: torch.Tensor, content: Image.Image, regions: guides.Regions | None,
+            styles: list[Image.Image | None], opts: TransferOptions) -> torch.Tensor:
+    """Colour recombination and unstylized regions, applied to a result."""
+    result = color.finish(result, content, opts.preserve_colors)
+    if regions is not None:
+        height, width = result.shape[-2:]
+        content_tensor = _tensor(content, (width, height), str(result.device))
+        result = guides.keep_content(result, content_tensor, regions.guides((width, height)),
+                                     [s is None for s in styles])
+    return result
+
+
+def _finishing_snapshot(snapshot: SnapshotCallback | None, content: Image.Image,
+                        regions: guides.Regions | None, styles: list[Image.Image | None],
+                        opts: TransferOptions) -> SnapshotCallback | None:
+    if snapshot is None or (opts.preserve_colors in (None, "match") and regions is None):
+        return snapshot
+    return lambda image, label: snapshot(_finish(image, content, regions, styles, opts), label)
 
 
 __all__ = ["LAYER_NAMES", "Progress", "TransferOptions", "TransferResult", "ladder", "transfer"]

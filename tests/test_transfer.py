@@ -101,7 +101,7 @@ def test_several_styles_blend():
     ({"size": -5}, "--size"), ({"size": 10**6}, "--size"), ({"steps": 0}, "--steps"),
     ({"content_layer": "conv9_1"}, "unknown VGG-19 layer"),
     ({"style_weight": float("nan")}, "--style-weight"),
-    ({"layer_weights": (1.0, 2.0)}, "--layer-weights"),
+    ({"layer_weights": (1.0, 2.0)}, "--style-layer-weights"),
 ])
 def test_bad_options_are_user_errors(options, message):
     with pytest.raises(UserError, match=message):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from painterly import images
+from painterly import images, trace
 from painterly.cli.common import (
     ProgressBar,
     add_run_options,
@@ -15,11 +15,14 @@ from painterly.cli.common import (
     say,
     snapshot_writer,
 )
+from painterly.color import PRESERVE_COLORS
 from painterly.errors import UserError
 from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_path
+from painterly.guides import KEEP_CONTENT
 from painterly.layers import POOLING_KINDS
-from painterly.losses import LAYER_WEIGHT_SCHEMES
+from painterly.losses import LAYER_WEIGHT_SCHEMES, STYLE_STATISTICS
 from painterly.optimize import METHODS
+from painterly.presets import PRESETS
 from painterly.transfer import TransferOptions, transfer
 
 DEFAULTS = TransferOptions()
@@ -32,10 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Render CONTENT in the style of STYLE (Gatys et al.). Images are paths or "
                     "names of built-in examples (see 'painterly examples').")
     parser.add_argument("content", metavar="CONTENT")
-    parser.add_argument("styles", metavar="STYLE", nargs="+")
+    parser.add_argument("styles", metavar="STYLE", nargs="+",
+                        help=f"one or more style images; with --mask, '{KEEP_CONTENT}' keeps a "
+                             "region unstylized")
     parser.add_argument("-o", "--output", required=True, type=Path,
                         help="result file (.png, .jpg or .tif)")
     add_transfer_options(parser)
+    add_control_options(parser)
     parser.set_defaults(run=run_transfer)
 
     demo = subparsers.add_parser(
@@ -72,14 +78,15 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
                         help=f"(default {d.content_layer})")
     parser.add_argument("--style-layers", type=name_list, default=d.style_layers,
                         help=f"comma-separated (default {','.join(d.style_layers)})")
-    parser.add_argument("--layer-weights", default=d.layer_weights,
+    parser.add_argument("--style-layer-weights", "--layer-weights", dest="layer_weights",
+                        default=d.layer_weights,
                         help=f"style layer weights: {' | '.join(LAYER_WEIGHT_SCHEMES)} | "
                              f"comma-separated numbers (default {d.layer_weights})")
     parser.add_argument("--style-blend", type=float_list, default=None,
                         help="weights of several styles, e.g. 0.7,0.3 (normalized)")
-    parser.add_argument("--style-scale", type=float, default=d.style_scale,
-                        help="style image size relative to the content "
-                             f"(default {d.style_scale:g})")
+    parser.add_argument("--style-scale", type=float_list, default=d.style_scale,
+                        help="style image size relative to the content; one value, or one per "
+                             f"style, e.g. 0.5,1 (default {d.style_scale:g})")
     parser.add_argument("--init", default=d.init,
                         help=f"content | noise | PATH of an image (default {d.init})")
     parser.add_argument("--optimizer", choices=METHODS, default=d.optimizer,
@@ -105,12 +112,71 @@ def _layer_weights(text: str) -> str | tuple[float, ...]:
     try:
         return float_list(text)
     except argparse.ArgumentTypeError:
-        raise UserError(f"--layer-weights: choose from {', '.join(LAYER_WEIGHT_SCHEMES)} or give "
-                        "comma-separated numbers") from None
+        raise UserError("--style-layer-weights: choose from "
+                        f"{', '.join(LAYER_WEIGHT_SCHEMES)} or give comma-separated numbers"
+                        ) from None
+
+
+def add_control_options(parser: argparse.ArgumentParser) -> None:
+    """Colour, regions, style statistic, presets and the trace (see README, "Artistic control")."""
+    d = DEFAULTS
+    parser.add_argument("--preserve-colors", choices=PRESERVE_COLORS, default=None,
+                        help="keep the content's colours: luminance (stylize luminance only), "
+                             "match (recolour the style first) or yuv (swap colours afterwards)")
+    parser.add_argument("--mask", default=None, metavar="IMAGE",
+                        help="regions: one style per mask colour, darkest colour first")
+    parser.add_argument("--style-loss", choices=STYLE_STATISTICS, default=d.style_loss,
+                        help=f"statistic the style loss matches (default {d.style_loss})")
+    parser.add_argument("--preset", choices=tuple(PRESETS), default=None,
+                        help="settings of a classic tool (options you give still win): "
+                             + "; ".join(f"{p.name}: {p.summary}" for p in PRESETS.values()))
+    parser.add_argument("--trace", action="store_true",
+                        help="also write OUTPUT_STEM.trace.json: settings, versions, weights "
+                             "checksum, loss and time per evaluation")
+    _record_given(parser)
+
+
+_RECORDING: dict[type, type] = {}
+
+
+def _record_given(parser: argparse.ArgumentParser) -> None:
+    """Make every option note its name in ``args.given`` when the user gives it, so a preset
+    fills in only the others."""
+    for action in parser._actions:
+        kind = type(action)
+        if kind not in _RECORDING:
+            def __call__(self, parser, namespace, values, option_string=None, _kind=kind):
+                _kind.__call__(self, parser, namespace, values, option_string)
+                given = getattr(namespace, "given", None) or set()
+                namespace.given = given | {self.dest}
+            _RECORDING[kind] = type(f"Recording{kind.__name__}", (kind,), {"__call__": __call__})
+        action.__class__ = _RECORDING[kind]
+
+
+def _style_scale(values: float | tuple[float, ...]) -> float | tuple[float, ...]:
+    if isinstance(values, tuple) and len(values) == 1:
+        return values[0]
+    return values
 
 
 def options_from_args(args: argparse.Namespace) -> dict:
-    """The :class:`TransferOptions` fields set by the command line."""
+    """The :class:`TransferOptions` fields set by the command line (with ``--preset``: only
+    those the user gave, the preset fills in the rest)."""
+    options = _core_options(args)
+    options.update(style_scale=_style_scale(options["style_scale"]),
+                   style_loss=getattr(args, "style_loss", DEFAULTS.style_loss),
+                   preserve_colors=getattr(args, "preserve_colors", None),
+                   mask=getattr(args, "mask", None))
+    preset = getattr(args, "preset", None)
+    if preset is not None:
+        given = getattr(args, "given", None) or set()
+        options = {key: value for key, value in options.items()
+                   if key in given or key not in PRESETS[preset].options}
+        options["preset"] = preset
+    return options
+
+
+def _core_options(args: argparse.Namespace) -> dict:
     return dict(
         size=args.size, steps=args.steps, coarse_steps=args.coarse_steps,
         min_size=args.min_size, content_weight=args.content_weight,
@@ -124,8 +190,9 @@ def options_from_args(args: argparse.Namespace) -> dict:
 
 
 def run_and_save(content, styles, output: Path, options: dict, *, quiet: bool,
-                 save_every: int | None = None) -> int:
-    """Run a transfer with a progress bar, write the result atomically, report it."""
+                 save_every: int | None = None, write_trace: bool = False) -> int:
+    """Run a transfer with a progress bar, write the result atomically (and its trace), report
+    it."""
     output = images.check_output_path(output)
     bar = ProgressBar("transfer", quiet=quiet)
     try:
@@ -134,6 +201,10 @@ def run_and_save(content, styles, output: Path, options: dict, *, quiet: bool,
     finally:
         bar.close()
     images.save_image(result.tensor, output)
+    if write_trace:
+        record = trace.build_trace(result, content, styles, output=output,
+                                   mask=options.get("mask"))
+        say(f"wrote trace {trace.write_trace(record, trace.trace_path(output))}")
     width, height = result.image.size
     terms = result.terms
     losses = ""
@@ -153,7 +224,7 @@ def run_and_save(content, styles, output: Path, options: dict, *, quiet: bool,
 
 def run_transfer(args: argparse.Namespace) -> int:
     return run_and_save(args.content, args.styles, args.output, options_from_args(args),
-                        quiet=args.quiet, save_every=args.save_every)
+                        quiet=args.quiet, save_every=args.save_every, write_trace=args.trace)
 
 
 def run_demo(args: argparse.Namespace) -> int:

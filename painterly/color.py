@@ -1,0 +1,124 @@
+"""Colour control (Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer").
+
+* ``luminance``: transfer on luminance only. Content and style become grey images of their
+  luminance, the style's luminance shifted and scaled to the content's mean and spread; the
+  stylized luminance is then recombined with the content's chroma.
+* ``match``: recolour each style image so that its colours have the content's mean and
+  covariance (a linear map, from symmetric matrix square roots via ``torch.linalg.eigh``, or
+  Cholesky factors), then transfer as usual.
+* ``yuv``: transfer as usual, then keep the result's luminance and the content's chroma.
+
+Luminance is Y = 0.299 R + 0.587 G + 0.114 B. Adding the same amount to R, G and B changes Y by
+that amount and leaves the chroma (YIQ's I and Q, YUV's U and V) unchanged, so "result's luminance
+with the content's chroma" is ``content + (Y(result) - Y(content))`` on every channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from PIL import Image
+
+from painterly import images
+
+PRESERVE_COLORS = ("luminance", "match", "yuv")
+MATCH_MODES = ("pca", "chol")
+LUMA = (0.299, 0.587, 0.114)
+YIQ_CHROMA = ((0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
+
+
+def luminance(image: torch.Tensor) -> torch.Tensor:
+    """Y of a (B, 3, H, W) RGB batch, shape (B, 1, H, W)."""
+    weights = image.new_tensor(LUMA).view(1, 3, 1, 1)
+    return (image * weights).sum(1, keepdim=True)
+
+
+def chroma(image: torch.Tensor) -> torch.Tensor:
+    """YIQ's I and Q of a (B, 3, H, W) RGB batch, shape (B, 2, H, W)."""
+    return torch.einsum("cd,bdhw->bchw", image.new_tensor(YIQ_CHROMA), image)
+
+
+def grey(luma: torch.Tensor) -> torch.Tensor:
+    """A (B, 1, H, W) luminance as a grey RGB image, clipped to 0..1."""
+    return luma.clamp(0, 1).expand(-1, 3, -1, -1).contiguous()
+
+
+def match_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Style luminance shifted and scaled to the content luminance's mean and standard deviation,
+    as a grey RGB image."""
+    s, c = luminance(style), luminance(content)
+    return grey((s - s.mean()) / s.std().clamp_min(1e-6) * c.std() + c.mean())
+
+
+def recombine(luma_source: torch.Tensor, colour_source: torch.Tensor) -> torch.Tensor:
+    """The luminance of ``luma_source`` with the chroma of ``colour_source`` (same size),
+    clipped to 0..1 (which only changes colours outside the RGB cube)."""
+    shift = luminance(luma_source) - luminance(colour_source)
+    return (colour_source + shift).clamp(0, 1)
+
+
+def _matrix_power(covariance: torch.Tensor, power: float) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh(covariance)
+    return vectors @ torch.diag(values.clamp_min(1e-8) ** power) @ vectors.T
+
+
+def colour_transform(source: torch.Tensor, target: torch.Tensor, mode: str = "pca"
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(A, b) such that A x + b maps the colours of ``source`` to the mean and covariance of
+    ``target`` (both (1, 3, H, W)): A = C_t^1/2 C_s^-1/2 (``pca``) or L_t L_s^-1 (``chol``)."""
+    if mode not in MATCH_MODES:
+        raise ValueError(f"unknown colour matching mode '{mode}'")
+    src = source.flatten(2)[0].double()
+    tgt = target.flatten(2)[0].double()
+    mean_s, mean_t = src.mean(1, keepdim=True), tgt.mean(1, keepdim=True)
+    eye = torch.eye(3, dtype=torch.float64) * 1e-7  # keeps flat (one-colour) images invertible
+    cov_s = torch.cov(src) + eye
+    cov_t = torch.cov(tgt) + eye
+    if mode == "pca":
+        matrix = _matrix_power(cov_t, 0.5) @ _matrix_power(cov_s, -0.5)
+    else:
+        matrix = torch.linalg.cholesky(cov_t) @ torch.linalg.inv(torch.linalg.cholesky(cov_s))
+    return matrix, mean_t - matrix @ mean_s
+
+
+def match_colors(style: torch.Tensor, content: torch.Tensor, mode: str = "pca",
+                 clip: bool = True) -> torch.Tensor:
+    """``style`` recoloured to the content's colour mean and covariance."""
+    matrix, offset = colour_transform(style, content, mode)
+    flat = style.flatten(2)[0].double()
+    mapped = (matrix @ flat + offset).float().reshape(style.shape)
+    return mapped.clamp(0, 1) if clip else mapped
+
+
+def prepare(content: Image.Image, styles: Sequence[Image.Image | None], mode: str | None
+            ) -> tuple[Image.Image, list[Image.Image | None]]:
+    """The images to optimize with under ``mode``: grey luminance images (``luminance``),
+    recoloured styles (``match``), or the inputs unchanged."""
+    if mode not in ("luminance", "match"):
+        return content, list(styles)
+    content_tensor = images.to_tensor(content)
+    prepared: list[Image.Image | None] = []
+    for style in styles:
+        if style is None:
+            prepared.append(None)
+            continue
+        style_tensor = images.to_tensor(style)
+        if mode == "luminance":
+            prepared.append(images.to_image(match_luminance(style_tensor, content_tensor)))
+        else:
+            prepared.append(images.to_image(match_colors(style_tensor, content_tensor)))
+    if mode == "luminance":
+        content = images.to_image(grey(luminance(content_tensor)))
+    return content, prepared
+
+
+def finish(result: torch.Tensor, content: Image.Image, mode: str | None) -> torch.Tensor:
+    """The final image under ``mode``: the result's luminance with the content's chroma for
+    ``luminance`` and ``yuv``, the result unchanged otherwise."""
+    if mode not in ("luminance", "yuv"):
+        return result
+    height, width = result.shape[-2:]
+    resized = content if content.size == (width, height) else content.resize(
+        (width, height), Image.Resampling.LANCZOS)
+    return recombine(result, images.to_tensor(resized).to(result))

@@ -1,0 +1,92 @@
+"""Colour control: luminance-only transfer, colour matching, post-hoc YUV swap."""
+
+import numpy as np
+import pytest
+import torch
+
+from painterly import color, images
+from painterly.cli import main
+from painterly.transfer import transfer
+
+from .conftest import synthetic_painting, synthetic_photo
+
+FAST = dict(size=48, steps=8, min_size=48)
+
+
+def test_recombine_keeps_luminance_of_one_and_chroma_of_the_other():
+    torch.manual_seed(0)
+    content = 0.25 + 0.5 * torch.rand(1, 3, 8, 8)
+    stylized = 0.4 + 0.2 * torch.rand(1, 3, 8, 8)
+    out = color.recombine(stylized, content)
+    assert torch.allclose(color.chroma(out), color.chroma(content), atol=1e-6)
+    assert torch.allclose(color.luminance(out), color.luminance(stylized), atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", color.MATCH_MODES)
+def test_match_gives_the_style_the_contents_colour_mean_and_covariance(mode):
+    style = images.to_tensor(synthetic_painting())
+    content = images.to_tensor(synthetic_photo())
+    matched = color.match_colors(style, content, mode, clip=False)
+    flat_m, flat_c = matched.flatten(2)[0].double(), content.flatten(2)[0].double()
+    assert torch.allclose(flat_m.mean(1), flat_c.mean(1), atol=1e-4)
+    assert torch.allclose(torch.cov(flat_m), torch.cov(flat_c), atol=1e-4)
+    assert not torch.allclose(torch.cov(style.flatten(2)[0].double()), torch.cov(flat_c),
+                              atol=1e-3)
+
+
+def test_luminance_mode_prepares_grey_images_with_matched_luminance():
+    content, style = synthetic_photo(), synthetic_painting()
+    grey_content, (grey_style,) = color.prepare(content, [style], "luminance")
+    for image in (grey_content, grey_style):
+        pixels = np.asarray(image, float)
+        assert np.array_equal(pixels[..., 0], pixels[..., 1])
+        assert np.array_equal(pixels[..., 0], pixels[..., 2])
+    y_content = color.luminance(images.to_tensor(content))
+    y_style = images.to_tensor(grey_style)[:, :1]
+    assert abs(y_style.mean() - y_content.mean()) < 2 / 255
+    assert abs(y_style.std() - y_content.std()) < 2 / 255
+
+
+def chroma_difference(image, content):
+    content = content.resize(image.size)
+    return (color.chroma(images.to_tensor(image)) -
+            color.chroma(images.to_tensor(content))).abs()
+
+
+def test_luminance_transfer_keeps_the_contents_chroma():
+    content, style = synthetic_photo(48, 36), synthetic_painting()
+    result = transfer(content, style, preserve_colors="luminance", **FAST)
+    plain = transfer(content, style, **FAST)
+    # 8-bit rounding moves chroma by at most ~1/255; clipping could move more, so check the mean
+    assert chroma_difference(result.image, content).mean() < 0.01
+    assert chroma_difference(plain.image, content).mean() > 0.03
+    luma_change = (color.luminance(result.tensor) -
+                   color.luminance(images.to_tensor(content))).abs().mean()
+    assert luma_change > 0.02  # it was stylized
+
+
+def test_yuv_swap_is_the_plain_result_with_the_contents_chroma():
+    content, style = synthetic_photo(48, 36), synthetic_painting()
+    plain = transfer(content, style, **FAST)
+    swapped = transfer(content, style, preserve_colors="yuv", **FAST)
+    assert chroma_difference(swapped.image, content).mean() < 0.01
+    expected = color.recombine(plain.tensor, images.to_tensor(content))
+    assert torch.allclose(swapped.tensor, expected, atol=1e-5)
+
+
+def test_match_transfer_takes_the_contents_colours():
+    content, style = synthetic_photo(), synthetic_painting()
+    matched = transfer(content, style, preserve_colors="match", **FAST).tensor
+    plain = transfer(content, style, **FAST).tensor
+    target = images.to_tensor(content).mean((2, 3))
+    assert (matched.mean((2, 3)) - target).abs().max() < (plain.mean((2, 3)) - target).abs().max()
+
+
+def test_bad_preserve_colors_is_one_line_exit_2(capsys, tmp_path, content_file, style_file):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["transfer", str(content_file), str(style_file), "-o", str(tmp_path / "o.png"),
+              "--preserve-colors", "lab", "--quiet"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "--preserve-colors" in err and err.count("\n") == 1
+    assert not (tmp_path / "o.png").exists()

@@ -108,10 +108,12 @@ def predicted_seconds(rungs: Sequence[Rung], cost: CostModel) -> float:
     return sum(cost.rung(r) for r in rungs)
 
 
-def fit_budget(rungs: Sequence[Rung], seconds: float, cost: CostModel) -> list[Rung]:
+def fit_budget(rungs: Sequence[Rung], seconds: float, cost: CostModel, *,
+               at_least_one: bool = True) -> list[Rung]:
     """Scale the step counts of ``rungs`` (keeping their proportions) so that they are predicted
     to take ``seconds``; top rungs that would get fewer than :data:`MIN_STEPS` evaluations are
-    skipped (0 steps). The smallest rung keeps at least one evaluation."""
+    skipped (0 steps). With ``at_least_one`` the smallest rung keeps at least one evaluation
+    (a run must produce something)."""
     rungs = list(rungs)
     usable = max(0.0, seconds * BUDGET_SAFETY)
     kept = len(rungs)
@@ -125,7 +127,7 @@ def fit_budget(rungs: Sequence[Rung], seconds: float, cost: CostModel) -> list[R
             break
         kept -= 1
     planned = [Rung(r.size, max(0, round(r.steps * factor))) for r in rungs[:kept]]
-    if planned and not any(r.steps for r in planned):
+    if at_least_one and planned and not any(r.steps for r in planned):
         planned[0] = Rung(planned[0].size, 1)
     return planned + [Rung(r.size, 0) for r in rungs[kept:]]
 

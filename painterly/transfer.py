@@ -223,7 +223,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         objective = loss if memory_plan.tile is None else TiledLoss(loss, memory_plan.tile)
         if deadline is not None and cost is not None:
             rungs[index:] = schedule.fit_budget(rungs[index:], deadline - time.perf_counter(),
-                                                cost)
+                                                cost, at_least_one=current is None)
         if rungs[index].steps == 0 and not (deadline is not None and cost is None):
             continue
         content_tensor = _tensor(content_image, size, opts.device)

@@ -36,10 +36,12 @@ class TransferOptions:
 
     size: int = 512
     """Long side of the output in pixels."""
-    steps: int = 100
+    steps: int = 6
     """Evaluations (forward+backward passes) at the final size."""
-    coarse_steps: int = 100
-    """Evaluations at each coarser rung of the ladder."""
+    coarse_steps: int = 120
+    """Evaluations at the smallest rung of the ladder, tapering geometrically to ``steps``
+    (chosen by benchmarks/tune_schedule.py: about 34 full-size evaluations' worth of work at
+    512 px, see README "Speed and large images")."""
     min_size: int = 128
     """Smallest rung of the coarse-to-fine ladder; ``>= size`` means a single scale."""
     content_weight: float = 1.0

@@ -120,10 +120,16 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
                 return MemoryPlan(candidate_tile, candidate_history, estimate, limit)
     smallest = peak_bytes(width, height, method, histories[-1], tiles[-1], style_pixels)
     side = max(width, height)
-    fitting = int(side * (limit / smallest) ** 0.5 * 0.95)
+    fitting = 16
+    for candidate in range(side // 16 * 16, 15, -16):  # the largest size that would fit
+        scale = (candidate / side) ** 2
+        if peak_bytes(round(width * candidate / side), round(height * candidate / side),
+                      method, histories[-1], tiles[-1], int(style_pixels * scale)) <= limit:
+            fitting = candidate
+            break
     raise UserError(
         f"a {width}x{height} result needs about {smallest / 2**30:.1f} GB of memory but only "
-        f"{limit / 2**30:.1f} GB can be used; try --size {max(16, fitting // 16 * 16)}"
+        f"{limit / 2**30:.1f} GB can be used; try --size {fitting}"
         + (" or --optimizer adam" if method != "adam" else "")
         + " (or free some memory / raise --max-memory)")
 

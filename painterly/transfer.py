@@ -207,7 +207,8 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
     rungs = schedule.build(*content_image.size, opts.size, opts.min_size, opts.coarse_steps,
                            opts.steps)
     sizes = [rung.size for rung in rungs]
-    memory_plans = [_memory_plan(opts, size, style_images) for size in sizes]
+    # the largest rung first, so a refusal names the size asked for
+    memory_plans = [_memory_plan(opts, size, style_images) for size in reversed(sizes)][::-1]
     loss = PerceptualLoss(vgg, content_layer=opts.content_layer, style_layers=opts.style_layers,
                           content_weight=opts.content_weight, style_weight=opts.style_weight,
                           tv_weight=opts.tv_weight, layer_weights=opts.layer_weights)

@@ -36,13 +36,13 @@ class TransferOptions:
 
     size: int = 512
     """Long side of the output in pixels."""
-    steps: int = 6
+    steps: int = 12
     """Evaluations (forward+backward passes) at the final size."""
-    coarse_steps: int = 120
+    coarse_steps: int = 60
     """Evaluations at the smallest rung of the ladder, tapering geometrically to ``steps``
-    (chosen by benchmarks/tune_schedule.py: about 34 full-size evaluations' worth of work at
+    (chosen with benchmarks/tune_schedule.py: about 40 full-size evaluations' worth of work at
     512 px, see README "Speed and large images")."""
-    min_size: int = 128
+    min_size: int = 256
     """Smallest rung of the coarse-to-fine ladder; ``>= size`` means a single scale."""
     content_weight: float = 1.0
     """alpha."""

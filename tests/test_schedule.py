@@ -12,6 +12,7 @@ from .conftest import synthetic_painting, synthetic_photo
 
 def test_taper_is_geometric_from_coarse_to_final_steps():
     assert taper(5, 160, 10) == [160, 80, 40, 20, 10]
+    assert taper(3, 60, 12) == [60, 27, 12]  # the default at 512 px from 256
     assert taper(1, 160, 7) == [7]
     assert taper(3, 0, 5) == [0, 0, 5]
 

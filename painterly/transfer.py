@@ -246,13 +246,18 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         rung_steps = rungs[index].steps
         total = done + sum(r.steps for r in rungs[index:])
         rung_start = time.perf_counter()
+        # under a budget each rung gets the time it was planned for; if its evaluations turn out
+        # slower than measured, it ends early instead of starving the larger rungs
+        allotted = None if deadline is None or cost is None or index == len(sizes) - 1 else \
+            cost.rung(rungs[index]) * 1.1
+        moving_on = [False]
         pixels = size[0] * size[1]
         after = rungs[index + 1:]
 
         def on_evaluation(step: int, terms: LossTerms, image: torch.Tensor, *, _index=index,
                           _size=size, _steps=rung_steps, _pixels=pixels, _total=total,
                           _rung_start=rung_start, _after=after, _done=done,
-                          _cost=cost) -> None:
+                          _cost=cost, _allotted=allotted, _moving_on=moving_on) -> None:
             now = time.perf_counter()
             measured = schedule.CostModel((now - _rung_start) / (step * _pixels))
             if _cost is not None and step < 2:
@@ -271,6 +276,10 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
                 raise StopRequested
             if deadline is not None and now >= deadline:
                 raise StopRequested
+            if (_allotted is not None and step >= schedule.MIN_STEPS and step < _steps
+                    and now - _rung_start > _allotted):
+                _moving_on[0] = True
+                raise StopRequested
             if (save_every and snapshot is not None and _index == len(sizes) - 1
                     and step % save_every == 0):
                 snapshot(image.clamp(0, 1), f"step {step}")
@@ -285,7 +294,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         cost.update(pixels, outcome.evaluations, outcome.seconds)
         if snapshot is not None and index < len(sizes) - 1:
             snapshot(current, f"scale {index + 1}/{len(sizes)}")
-        if outcome.interrupted or outcome.stopped:
+        if (outcome.interrupted or outcome.stopped) and not moving_on[0]:
             interrupted = outcome.interrupted
             break
 

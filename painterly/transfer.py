@@ -72,7 +72,7 @@ class TransferOptions:
     """Seconds for the whole run: step counts are planned from the measured cost of an
     evaluation and the best image so far is returned when the time is up."""
     max_memory: float | None = None
-    """GB the run may use (default: 80% of the available memory, at most half of the RAM)."""
+    """GB the run may use (default: 80% of the available memory, at most 45% of the RAM)."""
     tile_size: int | None = None
     """Core size of tiles for tiled evaluation: None chooses by memory, 0 never tiles."""
 

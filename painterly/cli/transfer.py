@@ -114,7 +114,7 @@ def add_speed_options(parser: argparse.ArgumentParser) -> None:
                              "memory is short)")
     parser.add_argument("--max-memory", type=float, default=None, metavar="GB",
                         help="memory the run may use (default: 80%% of what is available, at "
-                             "most half of the RAM); larger images are evaluated in tiles")
+                             "most 45%% of the RAM); larger images are evaluated in tiles")
     parser.add_argument("--tile-size", type=int, default=None, metavar="PIXELS",
                         help="evaluate the image in tiles of this size (exact, seamless); "
                              "0 never tiles (default: tile only when memory requires it)")

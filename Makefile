@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # The CPU build of PyTorch; a plain `torch` from PyPI is a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo serve test lint clean
 
 setup: $(VENV)/.installed
 
@@ -20,8 +20,11 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/painterly demo
 
+serve: setup
+	$(VENV)/bin/painterly serve
+
 lint: setup
-	$(PY) -m ruff check painterly tests benchmarks scripts
+	$(PY) -m ruff check .
 
 test: lint
 	$(PY) -m pytest

@@ -231,6 +231,17 @@ class TiledLoss:
         terms.total = float(total.detach())
         return total, terms
 
+    @torch.no_grad()
+    def style_value(self, image: torch.Tensor) -> float:
+        """L_style of ``image`` (without beta), from its whole-image Gram matrices."""
+        loss = self.loss
+        total = 0.0
+        for name, gram in self._grams(image).items():
+            difference = gram - loss.style_targets[name]
+            total += loss.layer_weights[name] * float(
+                difference.pow(2).sum() / (4 * gram.shape[-1] ** 2))
+        return total
+
     def _positions(self, image: torch.Tensor, name: str) -> int:
         stride = self.strides[name]
         return (image.shape[-2] // stride) * (image.shape[-1] // stride)

@@ -141,6 +141,9 @@ class TransferResult:
     seconds: float
     interrupted: bool = False
     history: list[dict] = field(default_factory=list)
+    content_style_loss: float | None = None
+    """Style loss of the content image itself against the same targets: the yardstick for how
+    far the result moved towards the style."""
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -220,6 +223,8 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
     result_terms: LossTerms | None = None
     history: list[dict] = []
     interrupted = False
+    content_tensor: torch.Tensor | None = None
+    objective: PerceptualLoss | TiledLoss = loss
 
     for index, size in enumerate(sizes):
         memory_plan = memory_plans[index]
@@ -303,9 +308,15 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
                                  opts.seed)
     if current.shape[-1] != sizes[-1][0] or current.shape[-2] != sizes[-1][1]:
         current = images.resize_tensor(current, (sizes[-1][1], sizes[-1][0]))  # size asked for
-
+    content_style_loss = None
+    if content_tensor is not None:  # against the targets of the last rung that ran
+        if isinstance(objective, TiledLoss):
+            content_style_loss = objective.style_value(content_tensor)
+        else:
+            with torch.no_grad():
+                content_style_loss = loss(content_tensor)[1].style
     return TransferResult(images.to_image(current), current, result_terms, done,
-                          time.perf_counter() - start, interrupted, history)
+                          time.perf_counter() - start, interrupted, history, content_style_loss)
 
 
 __all__ = ["LAYER_NAMES", "Progress", "TransferOptions", "TransferResult", "ladder", "transfer"]

@@ -18,7 +18,7 @@ def test_transfer_writes_the_output_and_says_where(capsys, tmp_path, content_fil
     code, out, _ = run(capsys, "transfer", content_file, style_file, "-o", output, "--size", 48,
                        "--steps", 6, "--min-size", 48, "--save-every", 3, "--quiet")
     assert code == 0
-    assert f"wrote {output}" in out
+    assert f"wrote {output}" in out and "% of the content image's own" in out
     assert Image.open(output).size == (48, 36)
     assert (tmp_path / "out_0003.png").exists() and (tmp_path / "out_0006.png").exists()
 

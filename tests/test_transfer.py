@@ -30,6 +30,7 @@ def test_transfer_lowers_the_loss_and_changes_the_image():
     after = score(result.image, content, style)
     assert after.total < 0.3 * before.total
     assert after.style < 0.1 * before.style
+    assert result.terms.style < 0.1 * result.content_style_loss  # as the project reports it
     difference = np.abs(np.asarray(result.image, float) - np.asarray(content, float)).mean()
     assert difference > 5  # mean change of over 5 grey levels
 

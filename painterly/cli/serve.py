@@ -1,9 +1,78 @@
-"""Subcommands of the serve module (to be filled in)."""
+"""``painterly serve``: the web page on this machine (127.0.0.1:8000 unless told otherwise)."""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import os
+from pathlib import Path
+
+from painterly.cli.common import positive_int, say
+from painterly.errors import UserError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_DATA_DIR = Path("painterly-data")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this module's subcommands (none yet)."""
+    parser = subparsers.add_parser(
+        "serve", help="a web page for style transfer on this machine",
+        description="Serve the painterly web page and its HTTP API (see /docs). Uploads and runs "
+                    "are kept in the data folder, so a reload or restart loses nothing.")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to listen on (default {DEFAULT_HOST}: this machine only; "
+                             "0.0.0.0 opens the page to the network)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"(default {DEFAULT_PORT})")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help=f"folder for uploads and runs (default ./{DEFAULT_DATA_DIR})")
+    parser.add_argument("--max-concurrent", type=positive_int, default=None,
+                        help="runs computed at once, others wait in a queue (default 1 on up "
+                             "to 4 cores, else 2)")
+    parser.add_argument("--max-queued", type=positive_int, default=8,
+                        help="runs allowed to wait (default 8)")
+    parser.set_defaults(run=run_serve)
+
+
+def default_concurrency() -> int:
+    return 1 if (os.cpu_count() or 1) <= 4 else 2
+
+
+def local_host_names(host: str) -> list[str] | None:
+    """Host names accepted in requests when bound to a loopback address (guards against DNS
+    rebinding); None (any) when serving the network."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    return ["127.0.0.1", "localhost", "::1", "[::1]"] if loopback else None
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    if not 0 < args.port < 65536:
+        raise UserError(f"--port must be between 1 and 65535, got {args.port}")
+    try:
+        import uvicorn
+    except ImportError:
+        raise UserError("painterly serve needs uvicorn and starlette: "
+                        "pip install uvicorn starlette") from None
+    from painterly.web import create_app
+
+    try:
+        app = create_app(args.data_dir, max_concurrent=args.max_concurrent or
+                         default_concurrency(), max_queued=args.max_queued,
+                         allowed_hosts=local_host_names(args.host))
+    except OSError as error:
+        raise UserError(f"cannot use data folder {args.data_dir}: {error.strerror}") from None
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    say(f"painterly: serving http://{shown}:{args.port}/ (data in {app.state.folder.root}; "
+        "Ctrl-C stops)")
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
+                            timeout_graceful_shutdown=3)
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except OSError as error:
+        raise UserError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    return 0

@@ -163,7 +163,12 @@ def run_and_save(content, styles, output: Path, options: dict, *, quiet: bool,
     images.save_image(result.tensor, output)
     width, height = result.image.size
     terms = result.terms
-    losses = f"; content loss {terms.content:.4g}, style loss {terms.style:.4g}" if terms else ""
+    losses = ""
+    if terms:
+        losses = f"; content loss {terms.content:.4g}, style loss {terms.style:.4g}"
+        if result.content_style_loss:
+            share = 100 * terms.style / result.content_style_loss
+            losses += f" = {share:.2g}% of the content image's own"
     if result.interrupted:
         say(f"interrupted: wrote the best image so far to {output} ({width}x{height}, "
             f"{result.evaluations} evaluations, {result.seconds:.1f} s{losses})")

@@ -1,0 +1,6 @@
+"""``painterly serve``: a local web page and HTTP API for style transfer, built on
+:func:`painterly.transfer.transfer` like the command line."""
+
+from painterly.web.app import create_app
+
+__all__ = ["create_app"]

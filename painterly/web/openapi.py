@@ -1,0 +1,133 @@
+"""The OpenAPI 3.1 description of the HTTP API (served at ``/openapi.json``, rendered at
+``/docs``): the API works without the page, e.g. with curl."""
+
+from __future__ import annotations
+
+from painterly import __version__
+
+_ERROR = {"description": "an error, as {\"error\": \"one line\"}",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_PNG = {"description": "a PNG image", "content": {"image/png": {}}}
+_RUN = {"description": "the run",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}}}
+
+
+def _id(name: str, what: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": what,
+            "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}
+
+
+def _query(name: str, what: str, kind: str = "string") -> dict:
+    return {"name": name, "in": "query", "description": what, "schema": {"type": kind}}
+
+
+def _get(summary: str, responses: dict, parameters: list | None = None) -> dict:
+    return {"get": {"summary": summary, "parameters": parameters or [], "responses": responses}}
+
+
+RUN_ID = _id("run_id", "a run's id")
+UPLOAD_ID = _id("upload_id", "an upload's id")
+
+
+def openapi_spec() -> dict:
+    json_list = {"description": "a list", "content": {"application/json": {
+        "schema": {"type": "array", "items": {"type": "object"}}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "painterly serve", "version": __version__,
+                 "description": "Style transfer runs on this machine. Images are referenced by "
+                                "upload id or built-in example name; files are only ever served "
+                                "by id."},
+        "paths": {
+            "/api/options": _get("the settable options of a run: name, default, kind, label, "
+                                 "choices; and the server's limits",
+                                 {"200": {"description": "fields, suggested values, limits"}}),
+            "/api/examples": _get("the built-in example images", {"200": json_list}),
+            "/api/examples/{name}/preview.png": _get(
+                "a small preview of a built-in example", {"200": _PNG, "404": _ERROR},
+                [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]),
+            "/api/uploads": {
+                "get": {"summary": "the uploaded images", "responses": {"200": json_list}},
+                "post": {
+                    "summary": "upload an image: the file itself is the request body "
+                               "(e.g. curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg')",
+                    "parameters": [_query("name", "the file's name, for display")],
+                    "requestBody": {"required": True, "content": {
+                        "image/*": {}, "application/octet-stream": {}}},
+                    "responses": {
+                        "201": {"description": "the upload", "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Upload"}}}},
+                        "400": _ERROR | {"description": "not an image, damaged, or too many "
+                                                        "pixels"},
+                        "413": _ERROR | {"description": "larger than the size limit"},
+                        "415": _ERROR | {"description": "sent as a form instead of a file"},
+                        "429": _ERROR | {"description": "the data folder holds the maximum "
+                                                        "number of uploads"}}}},
+            "/api/uploads/{upload_id}/preview.png": _get(
+                "a small preview of an upload", {"200": _PNG, "404": _ERROR}, [UPLOAD_ID]),
+            "/api/uploads/{upload_id}": {"delete": {
+                "summary": "delete an upload", "parameters": [UPLOAD_ID],
+                "responses": {"204": {"description": "deleted"}, "404": _ERROR}}},
+            "/api/runs": {
+                "get": {"summary": "all runs of this data folder, newest first",
+                        "responses": {"200": json_list}},
+                "post": {
+                    "summary": "start (queue) a style transfer",
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/RunRequest"}}}},
+                    "responses": {"201": _RUN, "400": _ERROR,
+                                  "429": _ERROR | {"description": "the queue is full"}}}},
+            "/api/runs/{run_id}": _get("a run's state, progress and result",
+                                       {"200": _RUN, "404": _ERROR}, [RUN_ID]),
+            "/api/runs/{run_id}/cancel": {"post": {
+                "summary": "cancel a run: a waiting run is dropped, a running one stops and "
+                           "keeps its best image so far", "parameters": [RUN_ID],
+                "responses": {"200": _RUN, "404": _ERROR}}},
+            "/api/runs/{run_id}/events": _get(
+                "server-sent events: an event 'state' with the run (as GET /api/runs/{run_id}) "
+                "whenever it changes; the stream ends when the run has finished",
+                {"200": {"description": "an event stream",
+                         "content": {"text/event-stream": {}}}, "404": _ERROR}, [RUN_ID]),
+            "/api/runs/{run_id}/current.png": _get(
+                "the image as it is now (rewritten every few seconds while running)",
+                {"200": _PNG, "404": _ERROR}, [RUN_ID]),
+            "/api/runs/{run_id}/result.png": _get(
+                "the result, as a download", {"200": _PNG, "404": _ERROR}, [RUN_ID]),
+            "/api/experiments/features.png": _get(
+                "feature maps of one VGG-19 layer for an image, as a numbered grid",
+                {"200": _PNG, "400": _ERROR},
+                [_query("image", "upload id or example name"),
+                 _query("layer", "a VGG-19 layer, e.g. relu1_1"),
+                 _query("count", "how many maps (1-64)", "integer")]),
+            "/api/experiments/filters.png": _get(
+                "the learned 3x3 kernels of a VGG-19 convolution", {"200": _PNG, "400": _ERROR},
+                [_query("layer", "a convolution, e.g. conv1_1"),
+                 _query("count", "how many filters (1-64)", "integer")]),
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+            "Upload": {"type": "object", "properties": {
+                "id": {"type": "string"}, "name": {"type": "string"},
+                "width": {"type": "integer"}, "height": {"type": "integer"},
+                "created": {"type": "number"}, "preview": {"type": "string"}}},
+            "RunRequest": {"type": "object", "required": ["content", "styles"], "properties": {
+                "content": {"type": "string", "description": "upload id or example name"},
+                "styles": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                           "maxItems": 8},
+                "options": {"type": "object", "description": "fields of TransferOptions, as "
+                            "listed by GET /api/options (defaults apply to those left out)"}}},
+            "Run": {"type": "object", "properties": {
+                "id": {"type": "string"},
+                "state": {"enum": ["queued", "running", "done", "cancelled", "failed",
+                                   "interrupted"]},
+                "queue_position": {"type": ["integer", "null"],
+                                   "description": "1 = next to start; null when not waiting"},
+                "progress": {"type": ["object", "null"], "description":
+                             "scale, scales, width, height, step, steps, done, total, loss, "
+                             "content_loss, style_loss, elapsed, eta (seconds)"},
+                "result": {"type": ["object", "null"]}, "error": {"type": ["string", "null"]},
+                "image": {"type": ["string", "null"]}, "download": {"type": ["string", "null"]},
+                "image_version": {"type": "integer"}, "options": {"type": "object"},
+                "content": {"type": "string"}, "styles": {"type": "array"}}},
+        }},
+    }

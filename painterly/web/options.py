@@ -1,0 +1,150 @@
+"""Settings of a run as the web page and the HTTP API see them: the fields of
+:class:`~painterly.transfer.TransferOptions` (defaults from there, nothing redefined), minus those
+that name files on the server, with the types coerced from JSON and a few server limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from painterly.errors import UserError
+from painterly.layers import POOLING_KINDS
+from painterly.losses import LAYER_WEIGHT_SCHEMES
+from painterly.models.vgg import LAYER_NAMES
+from painterly.optimize import METHODS
+from painterly.transfer import INIT_CHOICES, TransferOptions
+
+HIDDEN = frozenset({"weights", "weights_layout", "device", "mask", "masks", "trace"})
+"""Options the page and the API never set: they name files or hardware of the server (and no
+text option may hold a path: see :func:`parse_options`)."""
+MAIN = ("size", "steps", "time_budget", "style_weight", "style_scale", "preserve_colors", "seed")
+"""Options shown outside the "advanced" section (when TransferOptions has them)."""
+MAX_WEB_SIZE = 2048
+MAX_WEB_STEPS = 5000
+CHOICES: dict[str, tuple[str, ...]] = {
+    "optimizer": METHODS, "pooling": POOLING_KINDS, "init": INIT_CHOICES,
+    "content_layer": LAYER_NAMES, "layer_weights": LAYER_WEIGHT_SCHEMES,
+}
+"""Allowed values of the text options (``init`` is never a path here)."""
+try:  # colour preservation, where this version of painterly has it
+    from painterly.color import PRESERVE_COLORS
+
+    CHOICES["preserve_colors"] = PRESERVE_COLORS
+except ImportError:
+    pass
+LABELS = {
+    "size": "Size (long side, px)", "steps": "Steps at the final size",
+    "time_budget": "Time budget (s)", "style_weight": "Style weight (β)",
+    "style_scale": "Style scale", "preserve_colors": "Preserve colours", "seed": "Seed",
+    "coarse_steps": "Steps at each coarser scale", "min_size": "Smallest scale (px)",
+    "content_weight": "Content weight (α)", "tv_weight": "Total variation weight",
+    "content_layer": "Content layer", "style_layers": "Style layers",
+    "layer_weights": "Style layer weights", "style_blend": "Style blend (one weight per style)",
+    "init": "Start from", "optimizer": "Optimizer", "learning_rate": "Learning rate (Adam)",
+    "history": "L-BFGS history", "pooling": "Pooling",
+}
+SUGGESTED = {"size": 384}
+"""Starting values on the page that differ from the library defaults: a CPU-friendly size."""
+
+
+def _kind(field: dataclasses.Field, default: Any) -> str:
+    """int | float | bool | text | list (of text) | numbers (list of floats), from the default
+    (or, for options off by default, from the annotation's first type)."""
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, str):
+        return "text"
+    if isinstance(default, int):
+        return "int"
+    if isinstance(default, float):
+        return "float"
+    annotation = str(field.type).replace(" ", "")
+    for prefix, kind in (("bool", "bool"), ("int", "int"), ("float", "float"),
+                         ("tuple[float", "numbers"), ("tuple[str", "list")):
+        if annotation.startswith(prefix):
+            return kind
+    return "text"
+
+
+def option_fields() -> list[dict]:
+    """Every settable option with its default, kind, label, choices and section."""
+    defaults = TransferOptions()
+    described = []
+    for field in dataclasses.fields(TransferOptions):
+        if field.name in HIDDEN:
+            continue
+        default = getattr(defaults, field.name)
+        entry = {"name": field.name, "default": list(default) if isinstance(default, tuple)
+                 else default, "kind": _kind(field, default),
+                 "label": LABELS.get(field.name, field.name.replace("_", " ").capitalize()),
+                 "section": "main" if field.name in MAIN else "advanced",
+                 "optional": "None" in str(field.type)}
+        if field.name in CHOICES:
+            entry["choices"] = list(CHOICES[field.name])
+        if field.name == "style_layers":
+            entry["choices"] = list(LAYER_NAMES)
+        described.append(entry)
+    return described
+
+
+def parse_options(raw: Any) -> dict:
+    """JSON settings -> keyword arguments for :func:`painterly.transfer.transfer`, validated by
+    TransferOptions itself; UserError (one line) for anything wrong."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise UserError("options must be a JSON object")
+    fields = {field["name"]: field for field in option_fields()}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise UserError(f"unknown option(s): {', '.join(unknown)}")
+    options = {name: _coerce(fields[name], value) for name, value in raw.items()}
+    opts = TransferOptions(**options).validated()
+    if opts.size > MAX_WEB_SIZE:
+        raise UserError(f"size must be at most {MAX_WEB_SIZE} px on the web page")
+    if opts.steps > MAX_WEB_STEPS or opts.coarse_steps > MAX_WEB_STEPS:
+        raise UserError(f"steps must be at most {MAX_WEB_STEPS} on the web page")
+    if opts.init not in INIT_CHOICES:
+        raise UserError(f"init: choose from {', '.join(INIT_CHOICES)}")
+    return options
+
+
+def _coerce(field: dict, value: Any) -> Any:
+    name, kind = field["name"], field["kind"]
+    if value is None:
+        if field["optional"]:
+            return None
+        raise UserError(f"{name} needs a value")
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise UserError(f"{name} must be true or false")
+        return value
+    if kind in ("int", "float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"{name} must be a number")
+        if not math.isfinite(value):
+            raise UserError(f"{name} must be a finite number")
+        if kind == "int":
+            if value != int(value):
+                raise UserError(f"{name} must be a whole number")
+            return int(value)
+        return float(value)
+    if kind == "numbers":
+        if not isinstance(value, list) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            raise UserError(f"{name} must be a list of numbers")
+        return tuple(float(v) for v in value)
+    if kind == "list":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise UserError(f"{name} must be a list of names")
+        return tuple(value)
+    if name == "layer_weights" and isinstance(value, list):
+        return _coerce({"name": name, "kind": "numbers", "optional": False}, value)
+    if not isinstance(value, str):
+        raise UserError(f"{name} must be text")
+    if "/" in value or "\\" in value or value.startswith("."):
+        raise UserError(f"{name}: file paths are not accepted here")
+    if name in CHOICES and value not in CHOICES[name]:
+        raise UserError(f"{name}: choose from {', '.join(CHOICES[name])}")
+    return value

@@ -1,0 +1,268 @@
+"""Runs of ``painterly serve``: a queue, a bounded number of worker threads that call
+:func:`painterly.transfer.transfer` (PyTorch releases the GIL while it computes), cancellation
+through ``should_stop``, and state kept in ``runs/<id>/run.json`` so a reload finds everything."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import torch
+
+from painterly import images
+from painterly.errors import UserError
+from painterly.transfer import Progress, transfer
+from painterly.web.options import parse_options
+from painterly.web.storage import DataFolder, new_id, read_json, write_json
+
+log = logging.getLogger("painterly.web")
+
+ACTIVE_STATES = ("queued", "running")
+FINAL_STATES = ("done", "cancelled", "failed", "interrupted")
+MAX_QUEUED = 8
+"""Runs waiting beyond this are refused (HTTP 429)."""
+SNAPSHOT_SECONDS = 2.0
+"""The live image is rewritten at most this often (and after each scale)."""
+
+
+class QueueFull(UserError):
+    """Too many runs waiting."""
+
+
+@dataclass
+class Run:
+    id: str
+    content: str
+    styles: list[str]
+    options: dict
+    created: float
+    state: str = "queued"
+    progress: dict | None = None
+    error: str | None = None
+    result: dict | None = None
+    started: float | None = None
+    finished: float | None = None
+    image_version: int = 0
+    """How many live images were written (0: none yet): the page reloads the image when it grows."""
+    version: int = 0
+    """Grows with every change; the event stream sends the state when it does."""
+    names: dict = field(default_factory=dict)
+    """Display names of the images (file names of uploads)."""
+    stop: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def as_dict(self, position: int | None = None) -> dict:
+        base = f"/api/runs/{self.id}"
+        return {
+            "id": self.id, "content": self.content, "styles": self.styles,
+            "names": self.names, "options": self.options, "created": self.created,
+            "state": self.state, "queue_position": position, "progress": self.progress,
+            "error": self.error, "result": self.result, "started": self.started,
+            "finished": self.finished, "image_version": self.image_version,
+            "image": f"{base}/current.png" if self.image_version else None,
+            "download": f"{base}/result.png" if self.result else None,
+        }
+
+    def stored(self) -> dict:
+        data = self.as_dict()
+        for key in ("queue_position", "image", "download"):
+            data.pop(key)
+        return data
+
+
+def _progress_dict(event: Progress) -> dict:
+    return {"scale": event.scale + 1, "scales": event.scales, "width": event.size[0],
+            "height": event.size[1], "step": event.step, "steps": event.steps,
+            "done": event.done, "total": event.total, "loss": event.terms.total,
+            "content_loss": event.terms.content, "style_loss": event.terms.style,
+            "elapsed": round(event.elapsed, 2),
+            "eta": None if event.eta is None else round(event.eta, 1)}
+
+
+class RunManager:
+    """Accepts runs, executes at most ``max_concurrent`` at once, queues up to ``max_queued``."""
+
+    def __init__(self, folder: DataFolder, *, max_concurrent: int = 1,
+                 max_queued: int = MAX_QUEUED, snapshot_seconds: float = SNAPSHOT_SECONDS):
+        self.folder = folder
+        self.max_concurrent = max(1, max_concurrent)
+        self.max_queued = max_queued
+        self.snapshot_seconds = snapshot_seconds
+        self.runs: dict[str, Run] = {}
+        self.pending: deque[str] = deque()
+        self.changed = threading.Condition()
+        self.closing = False
+        self._load()
+        self.workers = [threading.Thread(target=self._work, name=f"painterly-run-{index}",
+                                         daemon=True) for index in range(self.max_concurrent)]
+        for worker in self.workers:
+            worker.start()
+
+    def _load(self) -> None:
+        """Runs of earlier server sessions: finished ones as they were, unfinished ones marked."""
+        for folder in self.folder.runs_dir.iterdir():
+            data = read_json(folder / "run.json")
+            if not data or data.get("id") != folder.name:
+                continue
+            allowed = set(Run.__dataclass_fields__) - {"stop"}
+            run = Run(**{key: value for key, value in data.items() if key in allowed})
+            if run.state in ACTIVE_STATES:
+                run.state = "interrupted"
+                run.error = "the server stopped before this run finished"
+                self._save(run)
+            self.runs[run.id] = run
+
+    # requests
+    def submit(self, content: str, styles: list[str], raw_options: dict | None) -> Run:
+        """Queue a run; UserError for a bad image reference or option, QueueFull when full."""
+        if not isinstance(content, str) or not content:
+            raise UserError("content: give an upload id or a built-in example's name")
+        if not isinstance(styles, list) or not styles or not all(
+                isinstance(style, str) for style in styles):
+            raise UserError("styles: give a list of one or more upload ids or example names")
+        if len(styles) > 8:
+            raise UserError("at most 8 style images")
+        for reference in (content, *styles):
+            self.folder.resolve_image(reference)
+        options = parse_options(raw_options)
+        names = {}
+        for reference in (content, *styles):
+            upload = self.folder.get_upload(reference)
+            names[reference] = upload.name if upload else reference
+        with self.changed:
+            if self.closing:
+                raise UserError("the server is shutting down")
+            if len(self.pending) >= self.max_queued:
+                raise QueueFull(f"{len(self.pending)} runs are already waiting, the limit: "
+                                "try again when one has finished")
+            run = Run(new_id(), content, list(styles), options, time.time(), names=names)
+            (self.folder.runs_dir / run.id).mkdir()
+            self.runs[run.id] = run
+            self.pending.append(run.id)
+            self._save(run)
+            self.changed.notify_all()
+        return run
+
+    def get(self, run_id: str) -> Run | None:
+        return self.runs.get(run_id)
+
+    def position(self, run: Run) -> int | None:
+        """1 for the next run to start, None when not waiting."""
+        with self.changed:
+            try:
+                return self.pending.index(run.id) + 1
+            except ValueError:
+                return None
+
+    def describe(self, run: Run) -> dict:
+        return run.as_dict(self.position(run))
+
+    def listing(self) -> list[dict]:
+        return [self.describe(run) for run in sorted(self.runs.values(),
+                                                     key=lambda run: run.created, reverse=True)]
+
+    def cancel(self, run: Run) -> None:
+        """Stop a running run (it keeps its best image so far) or drop a waiting one."""
+        with self.changed:
+            if run.id in self.pending:
+                self.pending.remove(run.id)
+                run.state, run.finished = "cancelled", time.time()
+                self._touch(run, save=True)
+                for other in self.pending:  # their queue positions changed
+                    self._touch(self.runs[other])
+            elif run.state == "running":
+                run.stop.set()
+            self.changed.notify_all()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop running runs (their best images are kept) and the workers."""
+        with self.changed:
+            self.closing = True
+            for run in self.runs.values():
+                if run.state == "running":
+                    run.stop.set()
+            self.changed.notify_all()
+        for worker in self.workers:
+            worker.join(timeout)
+
+    # workers
+    def _work(self) -> None:
+        while True:
+            with self.changed:
+                while not self.pending and not self.closing:
+                    self.changed.wait()
+                if self.closing:
+                    return
+                run = self.runs[self.pending.popleft()]
+                run.state, run.started = "running", time.time()
+                self._touch(run, save=True)
+                for other in self.pending:
+                    self._touch(self.runs[other])
+            try:
+                self._execute(run)
+            except Exception as error:  # a bug: keep serving, show it on the page
+                log.exception("run %s failed", run.id)
+                self._finish(run, "failed", f"internal error: {type(error).__name__}: {error}")
+
+    def _execute(self, run: Run) -> None:
+        folder = self.folder.runs_dir / run.id
+        last_image = 0.0
+        last_save = time.monotonic()
+
+        def on_progress(event: Progress) -> None:
+            nonlocal last_save
+            run.progress = _progress_dict(event)
+            now = time.monotonic()
+            save = now - last_save >= self.snapshot_seconds
+            if save:
+                last_save = now
+            self._touch(run, save=save)
+
+        def on_snapshot(image: torch.Tensor, label: str) -> None:
+            nonlocal last_image
+            now = time.monotonic()
+            if label.startswith("step") and now - last_image < self.snapshot_seconds:
+                return
+            last_image = now
+            images.save_image(image, folder / "current.png")
+            run.image_version += 1
+            self._touch(run)
+
+        try:
+            content = self.folder.resolve_image(run.content)
+            styles = [self.folder.resolve_image(style) for style in run.styles]
+            result = transfer(content, styles, progress=on_progress, snapshot=on_snapshot,
+                              save_every=1, should_stop=run.stop.is_set, **run.options)
+        except UserError as error:
+            self._finish(run, "failed", str(error))
+            return
+        images.save_image(result.tensor, folder / "result.png")
+        images.save_image(result.tensor, folder / "current.png")
+        run.image_version += 1
+        terms = result.terms
+        run.result = {"width": result.image.width, "height": result.image.height,
+                      "evaluations": result.evaluations, "seconds": round(result.seconds, 2),
+                      "loss": terms.total if terms else None,
+                      "content_loss": terms.content if terms else None,
+                      "style_loss": terms.style if terms else None}
+        if self.closing:
+            self._finish(run, "interrupted", "the server stopped before this run finished; "
+                                             "the best image so far is kept")
+        else:
+            self._finish(run, "cancelled" if run.stop.is_set() else "done", None)
+
+    def _finish(self, run: Run, state: str, error: str | None) -> None:
+        with self.changed:
+            run.state, run.error, run.finished = state, error, time.time()
+            self._touch(run, save=True)
+            self.changed.notify_all()
+
+    def _touch(self, run: Run, save: bool = False) -> None:
+        run.version += 1
+        if save:
+            self._save(run)
+
+    def _save(self, run: Run) -> None:
+        write_json(self.folder.runs_dir / run.id / "run.json", run.stored())

@@ -1,0 +1,127 @@
+"""Make the README's pictures of the web page: a real run of the built-in Tübingen photo in the
+style of The Starry Night at a small size, then the feature maps of the experiments section.
+
+Needs Chromium (Debian: apt-get install chromium) and Playwright for Python (pip, no browser
+download). Run from the repository root:
+
+    python scripts/web_screenshots.py [--size 256] [--steps 100] [--coarse-steps 100]
+
+``--data-dir DIR`` keeps the run; given again, the page re-attaches to that finished run (as after
+a reload) instead of computing it anew.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from PIL import Image
+from playwright.sync_api import sync_playwright
+
+from painterly.web import create_app
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+WIDTH = 1100
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def save_png(data: bytes, path: Path, width: int = 900) -> None:
+    """Scale a screenshot to ``width`` px and save it as an optimized PNG (README-sized)."""
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    if image.width > width:
+        image = image.resize((width, round(image.height * width / image.width)),
+                             Image.Resampling.LANCZOS)
+    image.save(path, optimize=True)
+    print(f"wrote {path} ({image.width}x{image.height}, {path.stat().st_size // 1024} KB)")
+
+
+def finished_run(data_dir: Path, size: int) -> str | None:
+    """The id of a finished Tübingen + Starry Night run of this size in ``data_dir``, if any."""
+    for path in sorted((data_dir / "runs").glob("*/run.json")):
+        run = json.loads(path.read_text())
+        if (run["state"], run["content"], run["styles"], run["options"].get("size")) == (
+                "done", "tubingen", ["starry_night"], size):
+            return run["id"]
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=None, help="(default: the page's)")
+    parser.add_argument("--coarse-steps", type=int, default=None, help="(default: the page's)")
+    parser.add_argument("--output-dir", type=Path, default=Path("docs/images"))
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="data folder of the server (default: a new temporary one)")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="painterly-web-"))
+    app = create_app(data_dir)
+    earlier = finished_run(data_dir, args.size)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+        page.set_default_timeout(30 * 60 * 1000)
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("body[data-ready=true]")
+        page.select_option("#content-example", "tubingen")
+        page.select_option("#style-example", "starry_night")
+        page.fill("#opt-size", str(args.size))
+        if args.steps is not None:
+            page.fill("#opt-steps", str(args.steps))
+        if args.coarse_steps is not None:
+            page.click("#advanced summary")
+            page.fill("#opt-coarse_steps", str(args.coarse_steps))
+        if earlier:
+            page.click(f".card[data-run='{earlier}']")
+        else:
+            started = time.monotonic()
+            page.click("#start")
+        page.wait_for_selector("#run-status[data-state=done]")
+        if not earlier:
+            print(f"run finished in {time.monotonic() - started:.0f} s: "
+                  f"{page.text_content('#run-status')}")
+        page.wait_for_function("() => document.getElementById('run-image').complete")
+        if page.locator("#advanced").get_attribute("open") is not None:
+            page.click("#advanced summary")
+        bottom = page.evaluate("() => document.getElementById('gallery-panel')"
+                               ".getBoundingClientRect().bottom + window.scrollY")
+        shot = Image.open(io.BytesIO(page.screenshot(full_page=True)))
+        buffer = io.BytesIO()
+        shot.crop((0, 0, shot.width, min(shot.height, round(bottom) + 12))).save(buffer, "PNG")
+        save_png(buffer.getvalue(), args.output_dir / "web_page.png")
+
+        page.select_option("#feature-layer", "relu2_1")
+        page.click("#show-features")
+        page.wait_for_function("() => document.getElementById('features-image').naturalWidth > 0")
+        page.select_option("#filter-layer", "conv1_1")
+        page.click("#show-filters")
+        page.wait_for_function("() => document.getElementById('filters-image').naturalWidth > 0")
+        save_png(page.locator("#lab").screenshot(), args.output_dir / "web_lab.png")
+        browser.close()
+    server.should_exit = True
+
+
+if __name__ == "__main__":
+    main()

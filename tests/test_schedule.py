@@ -21,6 +21,9 @@ def test_build_puts_most_evaluations_where_they_are_cheap():
     rungs = build(1024, 768, 512, 128, 160, 10)
     assert [r.size for r in rungs] == [(128, 96), (181, 136), (256, 192), (362, 272), (512, 384)]
     assert [r.steps for r in rungs] == [160, 80, 40, 20, 10]
+    assert build(1024, 768, 192, 256, 60, 12) == [Rung((192, 144), 60)]  # below the ladder
+    assert build(1024, 768, 256, 256, 60, 12) == [Rung((256, 192), 12)]  # a single scale
+    assert build(1024, 768, 192, 256, 60, 300) == [Rung((192, 144), 300)]
 
 
 def test_budget_plan_fills_the_time_and_keeps_proportions():

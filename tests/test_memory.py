@@ -24,7 +24,7 @@ def test_estimate_grows_with_pixels_and_history():
     assert memory.peak_bytes(2048, 1536, "lbfgs", 20, None) > 3 * one
     assert memory.peak_bytes(1024, 768, "lbfgs", 5, None) < one
     assert memory.peak_bytes(4096, 3072, "lbfgs", 5, 512) < memory.peak_bytes(
-        4096, 3072, "lbfgs", 5, None) / 4
+        4096, 3072, "lbfgs", 5, None) / 3
 
 
 def test_a_size_that_cannot_fit_is_refused_with_a_suggestion():

@@ -23,7 +23,7 @@ FORWARD_BYTES_PER_PIXEL = 1100
 BASE_BYTES = 700 * 2**20
 """Python, PyTorch and the network's weights."""
 
-IMAGE_BYTES_PER_PIXEL = 3 * 4 * 14
+IMAGE_BYTES_PER_PIXEL = 3 * 4 * 20
 """Copies of the image at the top scale (current, best, gradient, float64 copies, inputs);
 raised after a 4096 px run peaked 3% above the estimate."""
 
@@ -70,8 +70,8 @@ def default_limit() -> int:
 def optimizer_bytes(pixels: int, method: str, history: int) -> int:
     """State of the optimizer for an image of ``pixels`` pixels."""
     n = 3 * pixels
-    if method == "lbfgs":  # SciPy L-BFGS-B in float64: 2mn + 5n work array, x, g, copies
-        return (2 * history + 9) * n * 8
+    if method == "lbfgs":  # SciPy L-BFGS-B in float64: 2mn + 5n work, x, g, bounds, copies
+        return (2 * history + 13) * n * 8
     if method == "lbfgs-unbounded":  # torch float32: 2m vectors + a few
         return (2 * history + 6) * n * 4
     return 4 * n * 4  # Adam: moments, parameter, gradient

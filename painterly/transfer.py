@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
-from painterly import color, guides, images
+from painterly import color, guides, images, memory, schedule
 from painterly.errors import UserError
 from painterly.losses import LAYER_WEIGHT_SCHEMES, STYLE_STATISTICS, LossTerms, PerceptualLoss
 from painterly.models.vgg import LAYER_NAMES, check_layers, load_vgg19
 from painterly.optimize import METHODS, StopRequested, optimize_pixels
 from painterly.presets import PRESETS, apply_preset
+from painterly.schedule import ladder
+from painterly.tiling import TiledLoss
 
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 INIT_CHOICES = ("content", "noise")
@@ -35,11 +37,13 @@ class TransferOptions:
 
     size: int = 512
     """Long side of the output in pixels."""
-    steps: int = 100
+    steps: int = 12
     """Evaluations (forward+backward passes) at the final size."""
-    coarse_steps: int = 100
-    """Evaluations at each coarser rung of the ladder."""
-    min_size: int = 128
+    coarse_steps: int = 60
+    """Evaluations at the smallest rung of the ladder, tapering geometrically to ``steps``
+    (chosen with benchmarks/tune_schedule.py: about 40 full-size evaluations' worth of work at
+    512 px, see README "Speed and large images")."""
+    min_size: int = 256
     """Smallest rung of the coarse-to-fine ladder; ``>= size`` means a single scale."""
     content_weight: float = 1.0
     """alpha."""
@@ -73,6 +77,14 @@ class TransferOptions:
     """A VGG-19 state dict to use instead of the bundled original weights."""
     weights_layout: str | None = None
     device: str = "cpu"
+    # speed and memory (see painterly.schedule and painterly.memory)
+    time_budget: float | None = None
+    """Seconds for the whole run: step counts are planned from the measured cost of an
+    evaluation and the best image so far is returned when the time is up."""
+    max_memory: float | None = None
+    """GB the run may use (default: 80% of the available memory, at most 45% of the RAM)."""
+    tile_size: int | None = None
+    """Core size of tiles for tiled evaluation: None chooses by memory, 0 never tiles."""
 
     def validated(self) -> TransferOptions:
         """Raise UserError for any bad value; returns self for chaining."""
@@ -109,6 +121,14 @@ class TransferOptions:
                             f"{len(self.style_layers)} style layers")
         if self.optimizer not in METHODS:
             raise UserError(f"--optimizer: choose from {', '.join(METHODS)}")
+        if self.time_budget is not None and not (math.isfinite(self.time_budget)
+                                                 and self.time_budget > 0):
+            raise UserError("--time-budget must be a number of seconds > 0")
+        if self.max_memory is not None and not (math.isfinite(self.max_memory)
+                                                and self.max_memory > 0):
+            raise UserError("--max-memory must be a number of GB > 0")
+        if self.tile_size is not None and self.tile_size != 0 and self.tile_size < 64:
+            raise UserError("--tile-size must be 0 (never tile) or at least 64 pixels")
         return self
 
 
@@ -154,12 +174,16 @@ SnapshotCallback = Callable[[torch.Tensor, str], None]
 """Receives the best image so far and why (``scale 2/5`` or ``step 50``)."""
 
 
-def ladder(width: int, height: int, size: int, min_size: int) -> list[tuple[int, int]]:
-    """Sizes (width, height) from ``min_size`` up to ``size`` (long side), ratio sqrt(2)."""
-    sides = [size]
-    while sides[-1] / math.sqrt(2) >= min_size * 0.99 and min_size < size:
-        sides.append(round(sides[-1] / math.sqrt(2)))
-    return [images.fit_long_side(width, height, side) for side in reversed(sides)]
+def _memory_plan(opts: TransferOptions, size: tuple[int, int],
+                 style_images: Sequence[Image.Image | None]) -> memory.MemoryPlan:
+    """Tiling and L-BFGS history for one rung, or a UserError if it cannot fit."""
+    scales = _style_scales(opts, len(style_images))
+    style_pixels = max(w * h for w, h in (_style_size(s, size, scale)
+                                          for s, scale in zip(style_images, scales, strict=True)
+                                          if s is not None))
+    limit = None if opts.max_memory is None else int(opts.max_memory * 2**30)
+    return memory.plan(*size, method=opts.optimizer, history=opts.history, tile=opts.tile_size,
+                       limit=limit, style_pixels=style_pixels)
 
 
 def _tensor(image: Image.Image, size: tuple[int, int], device: str) -> torch.Tensor:
@@ -215,72 +239,118 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
 
     torch.manual_seed(opts.seed)
     vgg = load_vgg19(opts.weights, opts.pooling, opts.weights_layout).to(opts.device)
-    sizes = ladder(*content_image.size, opts.size, opts.min_size)
-    steps = [opts.coarse_steps] * (len(sizes) - 1) + [opts.steps]
-    total = sum(steps)
+    rungs = schedule.build(*content_image.size, opts.size, opts.min_size, opts.coarse_steps,
+                           opts.steps)
+    sizes = [rung.size for rung in rungs]
+    # the largest rung first, so a refusal names the size asked for
+    memory_plans = [_memory_plan(opts, size, style_images) for size in reversed(sizes)][::-1]
+    if any(plan.tile for plan in memory_plans) and (regions is not None
+                                                    or opts.style_loss != "gram"):
+        raise UserError(f"a {opts.size} px result needs tiled evaluation, which supports neither "
+                        "--mask nor --style-loss other than gram: use a smaller --size")
     loss = PerceptualLoss(vgg, content_layer=opts.content_layer, style_layers=opts.style_layers,
                           content_weight=opts.content_weight, style_weight=opts.style_weight,
                           tv_weight=opts.tv_weight, layer_weights=opts.layer_weights,
                           style_loss=opts.style_loss)
     start = time.perf_counter()
+    deadline = None if opts.time_budget is None else start + opts.time_budget
+    cost: schedule.CostModel | None = None
     done = 0
-    seconds_per_pixel: float | None = None
     current: torch.Tensor | None = None
     result_terms: LossTerms | None = None
     history: list[dict] = []
     interrupted = False
+    content_tensor: torch.Tensor | None = None
+    objective: PerceptualLoss | TiledLoss = loss
 
-    for index, (size, rung_steps) in enumerate(zip(sizes, steps, strict=True)):
-        if rung_steps == 0:
+    for index, size in enumerate(sizes):
+        memory_plan = memory_plans[index]
+        objective = loss if memory_plan.tile is None else TiledLoss(loss, memory_plan.tile)
+        if deadline is not None and cost is not None:
+            rungs[index:] = schedule.fit_budget(rungs[index:], deadline - time.perf_counter(),
+                                                cost, at_least_one=current is None)
+        if rungs[index].steps == 0 and not (deadline is not None and cost is None):
             continue
         content_tensor = _tensor(content_image, size, opts.device)
-        loss.set_content(content_tensor)
-        _set_style_targets(loss, style_images, regions, size, opts)
+        objective.set_content(content_tensor)
+        _set_style_targets(objective, style_images, regions, size, opts)
         if current is None:
             current = _initial_image(opts.init, content_tensor, opts.seed)
         else:
             current = images.resize_tensor(current, (size[1], size[0]))
+        if deadline is not None and cost is None:  # plan the whole run from two evaluations
+            cost = schedule.measure_cost(objective, current)
+            rungs[index:] = schedule.fit_budget(rungs[index:], deadline - time.perf_counter(),
+                                                cost)
+            if rungs[index].steps == 0:
+                continue
+        rung_steps = rungs[index].steps
+        total = done + sum(r.steps for r in rungs[index:])
         rung_start = time.perf_counter()
+        # under a budget each rung gets the time it was planned for; if its evaluations turn out
+        # slower than measured, it ends early instead of starving the larger rungs
+        allotted = None if deadline is None or cost is None or index == len(sizes) - 1 else \
+            cost.rung(rungs[index]) * 1.1
+        moving_on = [False]
         pixels = size[0] * size[1]
-        remaining_after = sum(s * w * h for s, (w, h) in zip(steps[index + 1:],
-                                                                sizes[index + 1:], strict=True))
+        after = rungs[index + 1:]
 
         def on_evaluation(step: int, terms: LossTerms, image: torch.Tensor, *, _index=index,
-                          _size=size, _steps=rung_steps, _pixels=pixels,
-                          _rung_start=rung_start, _after=remaining_after, _done=done) -> None:
-            nonlocal seconds_per_pixel
+                          _size=size, _steps=rung_steps, _pixels=pixels, _total=total,
+                          _rung_start=rung_start, _after=after, _done=done,
+                          _cost=cost, _allotted=allotted, _moving_on=moving_on) -> None:
             now = time.perf_counter()
-            measured = (now - _rung_start) / (step * _pixels)
-            seconds_per_pixel = measured if step >= 2 or seconds_per_pixel is None else \
-                seconds_per_pixel
-            eta = seconds_per_pixel * ((_steps - step) * _pixels + _after)
+            measured = schedule.CostModel((now - _rung_start) / (step * _pixels))
+            if _cost is not None and step < 2:
+                measured = _cost
+            eta = measured.evaluation(_pixels) * (_steps - step) + \
+                schedule.predicted_seconds(_after, measured)
+            if deadline is not None:
+                eta = min(eta, max(0.0, deadline - now))
             history.append({"scale": _index, "step": step, "loss": terms.total,
                             "content": terms.content, "style": terms.style,
                             "time": round(now - start, 4)})
             if progress is not None:
-                progress(Progress(_index, len(sizes), _size, step, _steps, _done + step, total,
+                progress(Progress(_index, len(sizes), _size, step, _steps, _done + step, _total,
                                   terms, now - start, eta))
             if should_stop is not None and should_stop():
+                raise StopRequested
+            if deadline is not None and now >= deadline:
+                raise StopRequested
+            if (_allotted is not None and step >= schedule.MIN_STEPS and step < _steps
+                    and now - _rung_start > _allotted):
+                _moving_on[0] = True
                 raise StopRequested
             if (save_every and snapshot is not None and _index == len(sizes) - 1
                     and step % save_every == 0):
                 snapshot(image.clamp(0, 1), f"step {step}")
 
-        outcome = optimize_pixels(loss, current, steps=rung_steps, method=opts.optimizer,
-                                  learning_rate=opts.learning_rate, history=opts.history,
+        outcome = optimize_pixels(objective, current, steps=rung_steps, method=opts.optimizer,
+                                  learning_rate=opts.learning_rate, history=memory_plan.history,
                                   callback=on_evaluation)
         current, result_terms = outcome.image, outcome.terms or result_terms
         done += outcome.evaluations
+        if cost is None:
+            cost = schedule.CostModel(1.0)
+        cost.update(pixels, outcome.evaluations, outcome.seconds)
         if snapshot is not None and index < len(sizes) - 1:
             snapshot(current, f"scale {index + 1}/{len(sizes)}")
-        if outcome.interrupted or outcome.stopped:
+        if (outcome.interrupted or outcome.stopped) and not moving_on[0]:
             interrupted = outcome.interrupted
-            if index < len(sizes) - 1:  # deliver at the size asked for
-                current = images.resize_tensor(current, (sizes[-1][1], sizes[-1][0]))
             break
 
-    with torch.no_grad():
-        content_style_loss = loss(content_tensor)[1].style
+    if current is None:  # nothing ran (a budget too small for even one evaluation)
+        current = _initial_image(opts.init, _tensor(content_image, sizes[-1], opts.device),
+                                 opts.seed)
+    if current.shape[-1] != sizes[-1][0] or current.shape[-2] != sizes[-1][1]:
+        current = images.resize_tensor(current, (sizes[-1][1], sizes[-1][0]))  # size asked for
+    content_style_loss = None
+    if content_tensor is not None:  # against the targets of the last rung that ran
+        if isinstance(objective, TiledLoss):
+            content_style_loss = objective.style_value(content_tensor)
+        else:
+            with torch.no_grad():
+                content_style_loss = loss(content_tensor)[1].style
     current = _finish(current, original_content, regions, style_images, opts)
     return TransferResult(images.to_image(current), current, result_terms, done,
                           time.perf_counter() - start, interrupted, history,
@@ -317,7 +387,7 @@ def _style_scales(opts: TransferOptions, count: int) -> tuple[float, ...]:
     return scales * count if len(scales) == 1 else scales
 
 
-def _set_style_targets(loss: PerceptualLoss, styles: list[Image.Image | None],
+def _set_style_targets(loss: PerceptualLoss | TiledLoss, styles: list[Image.Image | None],
                        regions: guides.Regions | None, size: tuple[int, int],
                        opts: TransferOptions) -> None:
     """Style targets for one rung: blended over the whole image, or one per mask region."""

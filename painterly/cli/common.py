@@ -71,6 +71,8 @@ class ProgressBar:
                             dynamic_ncols=True, file=sys.stderr,
                             bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} "
                                        "[{elapsed}{postfix}]")
+        if self.bar.total != event.total:  # a time budget re-plans the steps at each scale
+            self.bar.total = event.total
         width, height = event.size
         scale = f"scale {event.scale + 1}/{event.scales} {width}x{height}, " \
             if event.scales > 1 else ""

@@ -52,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--size", type=int, default=DEMO_SIZE,
                       help=f"long side in pixels (default {DEMO_SIZE})")
     demo.add_argument("--style", default="starry_night", choices=STYLE_EXAMPLES)
+    demo.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                      help="finish within SECONDS")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=run_demo)
 
@@ -64,7 +66,8 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
     d = DEFAULTS
     add_run_options(parser, size=d.size, steps=d.steps)
     parser.add_argument("--coarse-steps", type=int, default=d.coarse_steps,
-                        help=f"evaluations at each coarser scale (default {d.coarse_steps})")
+                        help="evaluations at the smallest scale, tapering geometrically to "
+                             f"--steps at the final one (default {d.coarse_steps})")
     parser.add_argument("--min-size", type=int, default=d.min_size,
                         help="smallest scale of the coarse-to-fine ladder; set it to --size for "
                              f"a single scale (default {d.min_size})")
@@ -101,9 +104,32 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights-layout", choices=("caffe", "torchvision"), default=None,
                         help="preprocessing of --weights (default: guessed from the file name)")
     parser.add_argument("--device", default=d.device, help=f"torch device (default {d.device})")
+    add_speed_options(parser)
     parser.add_argument("--save-every", type=positive_int, default=None, metavar="N",
                         help="also write the image every N steps at the final scale, "
                              "as OUTPUT_NNNN.png")
+
+
+def add_speed_options(parser: argparse.ArgumentParser) -> None:
+    """--time-budget, --history, --max-memory, --tile-size (see painterly.schedule/memory)."""
+    d = DEFAULTS
+    parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                        help="finish within SECONDS: plan the steps from the measured cost of an "
+                             "evaluation and return the best image when time is up")
+    parser.add_argument("--history", type=positive_int, default=d.history,
+                        help=f"L-BFGS memory (default {d.history}; lowered automatically when "
+                             "memory is short)")
+    parser.add_argument("--max-memory", type=float, default=None, metavar="GB",
+                        help="memory the run may use (default: 80%% of what is available, at "
+                             "most 45%% of the RAM); larger images are evaluated in tiles")
+    parser.add_argument("--tile-size", type=int, default=None, metavar="PIXELS",
+                        help="evaluate the image in tiles of this size (exact, seamless); "
+                             "0 never tiles (default: tile only when memory requires it)")
+
+
+def speed_options_from_args(args: argparse.Namespace) -> dict:
+    return dict(time_budget=args.time_budget, history=args.history,
+                max_memory=args.max_memory, tile_size=args.tile_size)
 
 
 def _layer_weights(text: str) -> str | tuple[float, ...]:
@@ -186,6 +212,7 @@ def _core_options(args: argparse.Namespace) -> dict:
         style_scale=args.style_scale, init=args.init, optimizer=args.optimizer,
         learning_rate=args.learning_rate, pooling=args.pooling, seed=args.seed,
         weights=args.weights, weights_layout=args.weights_layout, device=args.device,
+        **speed_options_from_args(args),
     )
 
 
@@ -230,7 +257,8 @@ def run_transfer(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     say(f"painterly demo: Tübingen (photo: Andreas Praefcke, CC BY 3.0) in the style of "
         f"{args.style.replace('_', ' ')}, {args.size} px")
-    return run_and_save("tubingen", [args.style], args.output, {"size": args.size},
+    return run_and_save("tubingen", [args.style], args.output,
+                        {"size": args.size, "time_budget": args.time_budget},
                         quiet=args.quiet)
 
 

@@ -1,0 +1,109 @@
+"""Achieved GFLOP/s of one style-transfer evaluation against the machine's matrix multiply.
+
+One evaluation = VGG-19 forward to relu5_1 + gradient with respect to the input image (the
+weights are frozen, so no weight gradients are computed). Counted work: the convolutions only,
+2 * C_in * C_out * 9 * H_out * W_out multiply-adds per convolution, once forward and once for the
+input gradient. The matrix multiply reference is a float32 N x N matmul timed in the same run.
+
+    PYTHONPATH=. python benchmarks/gflops.py --size 512 [--channels-last] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from painterly.losses import PerceptualLoss
+from painterly.models.vgg import BLOCK_DEPTHS, CHANNELS, load_vgg19
+from painterly.transfer import DEFAULT_STYLE_LAYERS
+
+
+def conv_flops(width: int, height: int, deepest_block: int = 5, deepest_conv: int = 1) -> float:
+    """FLOPs of the convolutions of VGG-19 up to conv{block}_{index}, forward only."""
+    flops, previous, w, h = 0.0, 3, width, height
+    for block, depth in enumerate(BLOCK_DEPTHS, start=1):
+        for index in range(1, depth + 1):
+            flops += 2 * previous * CHANNELS[block - 1] * 9 * w * h
+            previous = CHANNELS[block - 1]
+            if (block, index) == (deepest_block, deepest_conv):
+                return flops
+        w, h = w // 2, h // 2
+    return flops
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def evaluation_seconds(width: int, height: int, repeats: int, channels_last: bool) -> float:
+    vgg = load_vgg19()
+    if channels_last:
+        vgg = vgg.to(memory_format=torch.channels_last)
+    loss = PerceptualLoss(vgg, content_layer="relu4_2", style_layers=DEFAULT_STYLE_LAYERS,
+                          style_weight=1e3)
+    generator = torch.Generator().manual_seed(0)
+    content = torch.rand(1, 3, height, width, generator=generator)
+    style = torch.rand(1, 3, height, width, generator=generator)
+    loss.set_content(content)
+    loss.set_style([style])
+    image = content.clone()
+    if channels_last:
+        image = image.contiguous(memory_format=torch.channels_last)
+
+    def once() -> None:
+        x = image.detach().requires_grad_(True)
+        value, _ = loss(x)
+        torch.autograd.grad(value, x)
+
+    once()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        once()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=512, help="long side (4:3 image)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print a torch.profiler table")
+    args = parser.parse_args()
+    width, height = args.size, args.size * 3 // 4
+    reference = matmul_gflops()
+    seconds = evaluation_seconds(width, height, args.repeats, args.channels_last)
+    flops = 2 * conv_flops(width, height)
+    achieved = flops / seconds / 1e9
+    print(f"threads {torch.get_num_threads()}, image {width}x{height}, "
+          f"channels_last {args.channels_last}")
+    print(f"matmul 2048x2048 float32: {reference:.1f} GFLOP/s")
+    print(f"one evaluation: {seconds:.3f} s, {flops / 1e9:.1f} GFLOP (conv forward + input "
+          f"gradient) -> {achieved:.1f} GFLOP/s = {achieved / reference:.0%} of matmul")
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        vgg = load_vgg19()
+        loss = PerceptualLoss(vgg, content_layer="relu4_2", style_layers=DEFAULT_STYLE_LAYERS)
+        x0 = torch.rand(1, 3, height, width)
+        loss.set_content(x0)
+        loss.set_style([torch.rand(1, 3, height, width)])
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            x = x0.clone().requires_grad_(True)
+            value, _ = loss(x)
+            torch.autograd.grad(value, x)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
+if __name__ == "__main__":
+    main()

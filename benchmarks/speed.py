@@ -1,0 +1,141 @@
+"""Default coarse-to-fine transfer vs the classic baseline, on the same losses and weights.
+
+Baseline: target size only, PyTorch L-BFGS without bounds from the content image, 300
+evaluations, clipped when saved (what the classic tools do). Default: ``painterly.transfer`` with
+its defaults. Both saved as 8-bit PNG and scored by the same loss code at the target size; the
+ratio is the baseline's wall time over the default's, measured in the same run. Also reports the
+work in "evaluation equivalents" (evaluations weighted by pixels relative to the target size),
+which does not depend on the machine's load.
+
+    PYTHONPATH=. python benchmarks/speed.py [--pairs tubingen:starry_night,...] [--size 512]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from painterly import images
+from painterly.figures import image_grid
+from painterly.losses import PerceptualLoss
+from painterly.models.vgg import load_vgg19
+from painterly.transfer import TransferOptions, _style_size, _tensor, transfer
+
+DEFAULT_PAIRS = "tubingen:starry_night,tubingen:the_scream,tubingen:great_wave"
+
+
+def score(path: Path, content: Image.Image, style: Image.Image, options: TransferOptions):
+    """The objective on the saved 8-bit image, at its own size, with the run's weights."""
+    result = images.load_image(path)
+    size = result.size
+    loss = PerceptualLoss(load_vgg19(), content_layer=options.content_layer,
+                          style_layers=options.style_layers,
+                          content_weight=options.content_weight,
+                          style_weight=options.style_weight, tv_weight=options.tv_weight,
+                          layer_weights=options.layer_weights)
+    loss.set_content(_tensor(content, size, "cpu"))
+    loss.set_style([_tensor(style, _style_size(style, size, options.style_scale), "cpu")])
+    return loss(images.to_tensor(result))[1]
+
+
+def equivalents(history: list[dict], sizes: dict[int, int], top: int) -> float:
+    """Evaluations weighted by their pixels relative to the top size."""
+    return sum(sizes[event["scale"]] / top for event in history)
+
+
+def run(content: str, style: str, options: dict) -> tuple[object, float]:
+    start = time.perf_counter()
+    result = transfer(content, style, **options)
+    return result, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", default=DEFAULT_PAIRS,
+                        help=f"content:style,... (names or paths; default {DEFAULT_PAIRS})")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--baseline-steps", type=int, default=300)
+    parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/out"))
+    parser.add_argument("--figures", type=Path, default=None,
+                        help="also write side-by-side pictures speed_<style>.png here")
+    parser.add_argument("--reuse-baseline", action="store_true",
+                        help="reuse baseline results saved by an earlier run in --output-dir")
+    args = parser.parse_args()
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    print(f"load average before: {os.getloadavg()}")
+    defaults = TransferOptions(size=args.size)
+    rows = []
+    for pair in args.pairs.split(","):
+        content_name, style_name = pair.split(":")
+        content = images.load_image(content_name)
+        style = images.load_image(style_name)
+        tag = f"{Path(content_name).stem}_{Path(style_name).stem}_{args.size}"
+        cache = args.output_dir / f"{tag}_baseline.json"
+        base_path = args.output_dir / f"{tag}_baseline.png"
+        if args.reuse_baseline and cache.is_file() and base_path.is_file():
+            baseline = json.loads(cache.read_text())
+        else:
+            result, seconds = run(content, style, dict(
+                size=args.size, min_size=args.size, steps=args.baseline_steps,
+                optimizer="lbfgs-unbounded", tile_size=0))
+            images.save_image(result.tensor, base_path)
+            baseline = {"seconds": seconds, "evaluations": result.evaluations,
+                        "load": os.getloadavg()[0]}
+            cache.write_text(json.dumps(baseline))
+        result, seconds = run(content, style, dict(size=args.size))
+        default_path = args.output_dir / f"{tag}_default.png"
+        images.save_image(result.tensor, default_path)
+        top = result.image.size[0] * result.image.size[1]
+        sizes = dict(enumerate(w * h for w, h in _ladder_sizes(content, defaults)))
+        base_terms = score(base_path, content, style, defaults)
+        default_terms = score(default_path, content, style, defaults)
+        last_scale = max(event["scale"] for event in result.history)
+        crossing = next((event["time"] for event in result.history
+                         if event["scale"] == last_scale and event["loss"] <= base_terms.total),
+                        None)
+        row = {
+            "pair": pair, "baseline_s": baseline["seconds"], "baseline_loss": base_terms.total,
+            "baseline_style": base_terms.style, "default_s": seconds,
+            "default_loss": default_terms.total, "default_style": default_terms.style,
+            "default_equivalents": equivalents(result.history, sizes, top),
+            "ratio": baseline["seconds"] / seconds, "load_after": os.getloadavg()[0],
+            # when the default's own loss (final size, in-range pixels) first reached the
+            # baseline's scored loss, from the start of its optimization
+            "reached_baseline_s": crossing,
+            "ratio_at_reaching": None if crossing is None else baseline["seconds"] / crossing,
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        if args.figures:
+            args.figures.mkdir(parents=True, exist_ok=True)
+            figure = image_grid(
+                [images.load_image(base_path), images.load_image(default_path)],
+                [f"classic: {baseline['seconds']:.0f} s, loss {base_terms.total:.3g}",
+                 f"painterly default: {seconds:.0f} s, loss {default_terms.total:.3g}"],
+                tile_height=min(384, args.size))
+            figure.save(args.figures / f"speed_{Path(style_name).stem}.png", optimize=True)
+    print(f"load average after: {os.getloadavg()}")
+    print(f"{'pair':34} {'baseline s':>10} {'loss':>9} {'default s':>9} {'loss':>9} "
+          f"{'equiv':>6} {'ratio':>6} {'reached':>8}  target")
+    for row in rows:
+        ok = row["default_loss"] <= row["baseline_loss"] and row["ratio"] >= 8
+        print(f"{row['pair']:34} {row['baseline_s']:10.1f} {row['baseline_loss']:9.3g} "
+              f"{row['default_s']:9.1f} {row['default_loss']:9.3g} "
+              f"{row['default_equivalents']:6.1f} {row['ratio']:6.1f} "
+              f"{row['reached_baseline_s'] or float('nan'):8.1f}  "
+              f"{'met' if ok else 'NOT met'}")
+
+
+def _ladder_sizes(content: Image.Image, options: TransferOptions) -> list[tuple[int, int]]:
+    from painterly.schedule import ladder
+
+    return ladder(*content.size, options.size, options.min_size)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Memory planning: estimate the peak memory of a transfer before starting, choose tiled
+evaluation and a smaller L-BFGS history where the whole image would not fit, and refuse (with a
+suggestion) a size that cannot fit at all, instead of being killed by the system half-way.
+
+The per-pixel figures were measured with ``ru_maxrss`` (float32, CPU, VGG-19 to relu5_1):
+one forward+backward keeps about 2.2 KB of activations per pixel; a forward without autograd
+(the targets) peaks at about 1 KB per pixel.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from painterly.errors import UserError
+
+EVALUATION_BYTES_PER_PIXEL = 2400
+"""Activations kept for the backward pass of one evaluation (measured 2.1-2.2 KB, plus margin)."""
+
+FORWARD_BYTES_PER_PIXEL = 1100
+"""Peak of a forward pass without autograd (targets)."""
+
+BASE_BYTES = 700 * 2**20
+"""Python, PyTorch and the network's weights."""
+
+IMAGE_BYTES_PER_PIXEL = 3 * 4 * 20
+"""Copies of the image at the top scale (current, best, gradient, float64 copies, inputs);
+raised after a 4096 px run peaked 3% above the estimate."""
+
+CONTENT_TARGET_BYTES_PER_PIXEL = 512 * 4 // 64
+"""relu4_2 features of the whole image (kept when tiling)."""
+
+MIN_TILE = 128
+DEFAULT_TILE = 512
+"""Core size of a tile (pixels); the halo adds 80 px on each side for relu5_1."""
+
+HALO = 80
+
+
+def _meminfo(key: str) -> int | None:
+    try:
+        with open("/proc/meminfo") as stream:
+            for line in stream:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def available_bytes() -> int:
+    """Memory the system can give this process now (MemAvailable), or a large value if unknown."""
+    value = _meminfo("MemAvailable")
+    if value is not None:
+        return value
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 50
+
+
+def default_limit() -> int:
+    """What a run may use unless told otherwise: 80% of the available memory, at most 45% of
+    the machine's RAM (so a large run leaves room for everything else: 2048 px on 24 GB stays
+    near 10 GB)."""
+    total = _meminfo("MemTotal")
+    return int(min(0.8 * available_bytes(), 0.45 * total if total else float("inf")))
+
+
+def optimizer_bytes(pixels: int, method: str, history: int) -> int:
+    """State of the optimizer for an image of ``pixels`` pixels."""
+    n = 3 * pixels
+    if method == "lbfgs":  # SciPy L-BFGS-B in float64: 2mn + 5n work, x, g, bounds, copies
+        return (2 * history + 13) * n * 8
+    if method == "lbfgs-unbounded":  # torch float32: 2m vectors + a few
+        return (2 * history + 6) * n * 4
+    return 4 * n * 4  # Adam: moments, parameter, gradient
+
+
+def evaluation_bytes(width: int, height: int, tile: int | None) -> int:
+    """Peak of one evaluation (or of computing the targets), whole image or tiled."""
+    pixels = width * height
+    if tile is None:
+        return EVALUATION_BYTES_PER_PIXEL * pixels
+    window = (min(width, tile + 2 * HALO)) * (min(height, tile + 2 * HALO))
+    return EVALUATION_BYTES_PER_PIXEL * window + CONTENT_TARGET_BYTES_PER_PIXEL * pixels
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How to run the top scale: ``tile`` core size (None: whole image) and L-BFGS ``history``."""
+
+    tile: int | None
+    history: int
+    estimate: int
+    """Predicted peak bytes."""
+    limit: int
+
+
+def peak_bytes(width: int, height: int, method: str, history: int, tile: int | None,
+               style_pixels: int = 0) -> int:
+    pixels = width * height
+    return (BASE_BYTES + IMAGE_BYTES_PER_PIXEL * pixels + optimizer_bytes(pixels, method, history)
+            + evaluation_bytes(width, height, tile)
+            + (0 if tile else FORWARD_BYTES_PER_PIXEL * max(0, style_pixels - pixels)))
+
+
+def plan(width: int, height: int, *, method: str, history: int, tile: int | None = None,
+         limit: int | None = None, style_pixels: int = 0) -> MemoryPlan:
+    """Choose tiling and history for the top scale so the estimate fits ``limit`` bytes
+    (default: :func:`default_limit`). ``tile`` 0 forces no tiling, a number forces that
+    tile size. Raises UserError when nothing fits."""
+    limit = default_limit() if limit is None else limit
+    tiles = [None] if tile == 0 else [tile] if tile else [None, DEFAULT_TILE, 256, MIN_TILE]
+    histories = sorted({history, min(history, 10), min(history, 5), min(history, 3)},
+                       reverse=True) if method != "adam" else [history]
+    for candidate_tile in tiles:
+        for candidate_history in histories:
+            estimate = peak_bytes(width, height, method, candidate_history, candidate_tile,
+                                  style_pixels)
+            if estimate <= limit:
+                return MemoryPlan(candidate_tile, candidate_history, estimate, limit)
+    smallest = peak_bytes(width, height, method, histories[-1], tiles[-1], style_pixels)
+    side = max(width, height)
+    fitting = 16
+    for candidate in range(side // 16 * 16, 15, -16):  # the largest size that would fit
+        scale = (candidate / side) ** 2
+        if peak_bytes(round(width * candidate / side), round(height * candidate / side),
+                      method, histories[-1], tiles[-1], int(style_pixels * scale)) <= limit:
+            fitting = candidate
+            break
+    raise UserError(
+        f"a {width}x{height} result needs about {smallest / 2**30:.1f} GB of memory but only "
+        f"{limit / 2**30:.1f} GB can be used; try --size {fitting}"
+        + (" or --optimizer adam" if method != "adam" else "")
+        + " (or free some memory / raise --max-memory)")
+
+
+__all__ = ["MemoryPlan", "available_bytes", "default_limit", "evaluation_bytes",
+           "optimizer_bytes", "peak_bytes", "plan"]

@@ -1,0 +1,140 @@
+"""The coarse-to-fine schedule: which sizes to optimize at, how many evaluations at each, and how
+a time budget becomes step counts.
+
+The ladder grows by sqrt(2) from ``min_size`` to the target size (each rung has half the pixels
+of the next). Step counts taper geometrically from ``coarse_steps`` at the smallest rung to
+``steps`` at the final one, so most evaluations happen where they are cheap.
+
+With a time budget, the step counts keep the same proportions but are scaled to fill the time
+left, predicted from the measured cost of an evaluation (seconds per pixel, re-measured at
+every rung). When the budget is too small for a few evaluations at the top rungs, those rungs are
+skipped and the result is upsampled to the size asked for.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from painterly import images
+
+MIN_STEPS = 5
+"""Fewest evaluations worth spending at a rung under a time budget (fewer: skip the rung)."""
+
+TARGET_COST = 0.6
+"""Cost of computing one rung's targets (content + style forward passes), in evaluations."""
+
+BUDGET_SAFETY = 0.93
+"""Fraction of the time left that a plan fills (the rest absorbs noise in the cost)."""
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One scale of the ladder: its (width, height) and the evaluations spent there."""
+
+    size: tuple[int, int]
+    steps: int
+
+    @property
+    def pixels(self) -> int:
+        return self.size[0] * self.size[1]
+
+
+def ladder(width: int, height: int, size: int, min_size: int) -> list[tuple[int, int]]:
+    """Sizes (width, height) from ``min_size`` up to ``size`` (long side), ratio sqrt(2)."""
+    sides = [size]
+    while sides[-1] / math.sqrt(2) >= min_size * 0.99 and min_size < size:
+        sides.append(round(sides[-1] / math.sqrt(2)))
+    return [images.fit_long_side(width, height, side) for side in reversed(sides)]
+
+
+def taper(rungs: int, coarse_steps: int, steps: int) -> list[int]:
+    """Step counts from ``coarse_steps`` at the smallest rung to ``steps`` at the last,
+    geometric in between (``coarse_steps`` 0 means: only the last rung)."""
+    if rungs == 1:
+        return [steps]
+    if coarse_steps == 0:
+        return [0] * (rungs - 1) + [steps]
+    ratio = (steps / coarse_steps) ** (1 / (rungs - 1))
+    return [round(coarse_steps * ratio**index) for index in range(rungs - 1)] + [steps]
+
+
+def build(width: int, height: int, size: int, min_size: int, coarse_steps: int,
+          steps: int) -> list[Rung]:
+    """The default schedule for an image of ``width`` x ``height`` scaled to ``size``. A size
+    below ``min_size`` is a single rung that is as cheap as the ladder's first: it gets
+    ``max(steps, coarse_steps)`` evaluations."""
+    sizes = ladder(width, height, size, min_size)
+    if size < min_size:
+        return [Rung(sizes[0], max(steps, coarse_steps))]
+    return [Rung(s, n) for s, n in zip(sizes, taper(len(sizes), coarse_steps, steps),
+                                       strict=True)]
+
+
+@dataclass
+class CostModel:
+    """Seconds per evaluation, proportional to the pixels (per-call overhead makes small sizes
+    cost a little more per pixel, so predictions for larger rungs err on the safe side)."""
+
+    seconds_per_pixel: float
+
+    def evaluation(self, pixels: int) -> float:
+        return self.seconds_per_pixel * pixels
+
+    def rung(self, rung: Rung) -> float:
+        """Predicted seconds for a rung, its targets included."""
+        return self.evaluation(rung.pixels) * (rung.steps + TARGET_COST) if rung.steps else 0.0
+
+    def update(self, pixels: int, evaluations: int, seconds: float) -> None:
+        """Take the rate measured over ``evaluations`` at ``pixels`` pixels."""
+        if evaluations >= 2 and seconds > 0:
+            self.seconds_per_pixel = seconds / (evaluations * pixels)
+
+
+def measure_cost(evaluate: Callable[[torch.Tensor], object], image: torch.Tensor,
+                 repeats: int = 2) -> CostModel:
+    """Time ``repeats`` evaluations (loss and input gradient) of ``evaluate`` at ``image``."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        x = image.detach().requires_grad_(True)
+        loss, _ = evaluate(x)
+        torch.autograd.grad(loss, x)
+        best = min(best, time.perf_counter() - start)
+    return CostModel(best / (image.shape[-1] * image.shape[-2]))
+
+
+def predicted_seconds(rungs: Sequence[Rung], cost: CostModel) -> float:
+    return sum(cost.rung(r) for r in rungs)
+
+
+def fit_budget(rungs: Sequence[Rung], seconds: float, cost: CostModel, *,
+               at_least_one: bool = True) -> list[Rung]:
+    """Scale the step counts of ``rungs`` (keeping their proportions) so that they are predicted
+    to take ``seconds``; top rungs that would get fewer than :data:`MIN_STEPS` evaluations are
+    skipped (0 steps). With ``at_least_one`` the smallest rung keeps at least one evaluation
+    (a run must produce something)."""
+    rungs = list(rungs)
+    usable = max(0.0, seconds * BUDGET_SAFETY)
+    kept = len(rungs)
+    while kept > 0:
+        active = rungs[:kept]
+        work = sum(cost.evaluation(r.pixels) * r.steps for r in active)
+        overhead = sum(cost.evaluation(r.pixels) * TARGET_COST for r in active if r.steps)
+        factor = (usable - overhead) / work if work > 0 else 0.0
+        top = active[-1]
+        if kept == 1 or (top.steps and factor * top.steps >= MIN_STEPS):
+            break
+        kept -= 1
+    planned = [Rung(r.size, max(0, round(r.steps * factor))) for r in rungs[:kept]]
+    if at_least_one and planned and not any(r.steps for r in planned):
+        planned[0] = Rung(planned[0].size, 1)
+    return planned + [Rung(r.size, 0) for r in rungs[kept:]]
+
+
+__all__ = ["CostModel", "Rung", "build", "fit_budget", "ladder", "measure_cost",
+           "predicted_seconds", "taper"]

@@ -1,0 +1,250 @@
+"""Tiled evaluation of the style-transfer objective, for images too large to evaluate at once.
+
+The image is cut into tiles on a grid aligned to the network's coarsest stride (16 px to
+relu5_1); each tile is evaluated with a halo of context around it at least as wide as the
+receptive field's radius, and only the features of its own core positions count. Because the
+core positions of the tiles partition the feature maps of the whole image:
+
+* the whole image's Gram matrix is the sum of the cores' Gram matrices (first pass, no autograd);
+* the content loss is the sum of the cores' content losses;
+* the gradient of the whole objective is the sum of the tiles' gradients: each tile back-propagates
+  ``sum(dE/dG * G_core)`` with ``dE/dG`` computed from the whole image's Gram (second pass).
+
+The result equals the untiled evaluation up to float rounding: there are no seams to blend
+because nothing is approximated. Memory is that of one tile plus the image and its targets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from painterly.losses import (
+    REFERENCE_PIXELS,
+    LossTerms,
+    PerceptualLoss,
+    gram_matrix,
+    style_layer_weights,
+    total_variation,
+)
+from painterly.models.vgg import LAYER_NAMES
+
+
+def layer_stride(name: str) -> int:
+    """Pixels between neighbouring feature positions of layer ``name``."""
+    index = LAYER_NAMES.index(name)
+    return 2 ** sum(1 for n in LAYER_NAMES[:index] if n.startswith("pool"))
+
+
+def receptive_radius(name: str) -> int:
+    """How far (in pixels) beyond its own position a feature of ``name`` sees."""
+    field, jump = 1, 1
+    for n in LAYER_NAMES[: LAYER_NAMES.index(name) + 1]:
+        if n.startswith("conv"):
+            field += 2 * jump
+        elif n.startswith("pool"):
+            field += jump
+            jump *= 2
+    return math.ceil(field / 2)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A core region [y0, y1) x [x0, x1) and the window [wy0, wy1) x [wx0, wx1) evaluated for it."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    wy0: int
+    wy1: int
+    wx0: int
+    wx1: int
+
+    def core(self, features: torch.Tensor, stride: int) -> torch.Tensor:
+        """The core positions of a window's ``features`` (at ``stride``)."""
+        top, left = (self.y0 - self.wy0) // stride, (self.x0 - self.wx0) // stride
+        bottom = self.y1 // stride - self.wy0 // stride
+        right = self.x1 // stride - self.wx0 // stride
+        return features[..., top:bottom, left:right]
+
+    def place(self, stride: int) -> tuple[slice, slice]:
+        """Where the core's features lie in the whole image's feature map."""
+        return (slice(self.y0 // stride, self.y1 // stride),
+                slice(self.x0 // stride, self.x1 // stride))
+
+
+def grid(height: int, width: int, tile: int, halo: int, align: int = 16) -> list[Tile]:
+    """Tiles of about ``tile`` pixels (rounded up to ``align``) covering an image."""
+    tile = max(align, math.ceil(tile / align) * align)
+    halo = math.ceil(halo / align) * align
+    tiles = []
+    for y0 in range(0, height, tile):
+        for x0 in range(0, width, tile):
+            y1, x1 = min(height, y0 + tile), min(width, x0 + tile)
+            if height - y1 < align:  # a sliver below the last aligned row joins this tile
+                y1 = height
+            if width - x1 < align:
+                x1 = width
+            tiles.append(Tile(y0, y1, x0, x1, max(0, y0 - halo), min(height, y1 + halo),
+                              max(0, x0 - halo), min(width, x1 + halo)))
+            if x1 == width:
+                break
+        if tiles[-1].y1 == height:
+            break
+    return tiles
+
+
+class _Precomputed(torch.autograd.Function):
+    """A scalar whose gradient with respect to the image was computed already."""
+
+    @staticmethod
+    def forward(ctx, image, value, gradient):
+        ctx.save_for_backward(gradient)
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (gradient,) = ctx.saved_tensors
+        return grad_output * gradient, None, None
+
+
+class TiledLoss:
+    """The objective of a :class:`~painterly.losses.PerceptualLoss` (same weights and layers),
+    evaluated tile by tile. ``set_content``/``set_style`` are tiled as well."""
+
+    def __init__(self, loss: PerceptualLoss, tile: int):
+        self.loss = loss
+        self.tile = tile
+        deepest = max(loss.layers, key=LAYER_NAMES.index)
+        self.align = layer_stride(deepest)
+        self.halo = receptive_radius(deepest)
+        self.strides = {name: layer_stride(name) for name in loss.layers}
+
+    def tiles(self, image: torch.Tensor) -> list[Tile]:
+        return grid(image.shape[-2], image.shape[-1], self.tile, self.halo, max(16, self.align))
+
+    def _windows(self, image: torch.Tensor, layers: Sequence[str]
+                 ) -> Iterator[tuple[Tile, dict[str, torch.Tensor]]]:
+        for tile in self.tiles(image):
+            window = image[..., tile.wy0:tile.wy1, tile.wx0:tile.wx1]
+            features = self.loss.vgg(window, layers)
+            yield tile, {n: tile.core(features[n], self.strides[n]) for n in layers}
+
+    @torch.no_grad()
+    def _grams(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Whole-image Gram matrices divided by the positions (G / M), summed over the cores."""
+        grams: dict[str, torch.Tensor] = {}
+        positions: dict[str, int] = {}
+        for _, cores in self._windows(image, self.loss.style_layers):
+            for name, core in cores.items():
+                grams[name] = grams.get(name, 0) + gram_matrix(core)
+                positions[name] = positions.get(name, 0) + core.shape[-1] * core.shape[-2]
+        return {name: grams[name] / positions[name] for name in grams}
+
+    @torch.no_grad()
+    def set_content(self, image: torch.Tensor) -> None:
+        name = self.loss.content_layer
+        if not name:
+            return
+        stride = self.strides[name]
+        target = None
+        for tile, cores in self._windows(image, [name]):
+            core = cores[name]
+            if target is None:
+                target = core.new_zeros(*core.shape[:2], image.shape[-2] // stride,
+                                        image.shape[-1] // stride)
+            target[(..., *tile.place(stride))] = core
+        self.loss.content_target = target
+
+    @torch.no_grad()
+    def set_style(self, images: Sequence[torch.Tensor],
+                  blend: Sequence[float] | None = None) -> None:
+        if not self.loss.style_layers:
+            return
+        blend = [1.0] * len(images) if blend is None else list(blend)
+        total = sum(blend)
+        targets: dict[str, torch.Tensor] = {}
+        for image, weight in zip(images, blend, strict=True):
+            for name, gram in self._grams(image).items():
+                targets[name] = targets.get(name, 0) + gram * (weight / total)
+        self.loss.style_targets = targets
+        channels = {name: targets[name].shape[-1] for name in self.loss.style_layers}
+        self.loss.layer_weights = style_layer_weights(
+            self.loss.style_layers, self.loss.layer_weights_spec, channels)
+
+    def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, LossTerms]:
+        loss = self.loss
+        terms = LossTerms(total=0.0)
+        pixels = image.shape[-1] * image.shape[-2]
+        with torch.no_grad():
+            x = image.detach()
+            coefficients: dict[str, torch.Tensor] = {}
+            value = x.new_zeros(())
+            if loss.style_weight and loss.style_layers:
+                style = x.new_zeros(())
+                for name, gram in self._grams(x).items():
+                    difference = gram - loss.style_targets[name]
+                    channels = gram.shape[-1]
+                    positions = self._positions(x, name)
+                    layer = difference.pow(2).sum() / (4 * channels**2)
+                    terms.per_layer[name] = float(layer)
+                    style += loss.layer_weights[name] * layer
+                    # d(beta * w * E)/dG for the unnormalized Gram G (gram here is G / M)
+                    coefficients[name] = (loss.style_weight * loss.layer_weights[name] * 2
+                                          / (4 * channels**2) / positions) * difference
+                value += loss.style_weight * style
+                terms.style = float(style)
+            content_scale = loss.content_weight * REFERENCE_PIXELS / pixels \
+                if loss.content_layer and loss.content_weight else 0.0
+            gradient = torch.zeros_like(x)
+            content = 0.0
+        layers = list(coefficients) + ([loss.content_layer] if content_scale else [])
+        if layers:
+            for tile in self.tiles(x):
+                window = x[..., tile.wy0:tile.wy1, tile.wx0:tile.wx1].clone().requires_grad_(True)
+                features = loss.vgg(window, layers)
+                surrogate = window.new_zeros(())
+                for name, coefficient in coefficients.items():
+                    core = tile.core(features[name], self.strides[name])
+                    surrogate = surrogate + (gram_matrix(core) * coefficient).sum()
+                if content_scale:
+                    name = loss.content_layer
+                    core = tile.core(features[name], self.strides[name])
+                    target = loss.content_target[(..., *tile.place(self.strides[name]))]
+                    part = 0.5 * (core - target).pow(2).sum()
+                    content += float(part.detach())
+                    surrogate = surrogate + content_scale * part
+                (window_gradient,) = torch.autograd.grad(surrogate, window)
+                gradient[..., tile.wy0:tile.wy1, tile.wx0:tile.wx1] += window_gradient
+        if content_scale:
+            terms.content = content * REFERENCE_PIXELS / pixels
+            value = value + loss.content_weight * terms.content
+        total = _Precomputed.apply(image, value, gradient)
+        if loss.tv_weight:
+            tv = total_variation(image)
+            total = total + loss.tv_weight * tv
+            terms.tv = float(tv.detach())
+        terms.total = float(total.detach())
+        return total, terms
+
+    @torch.no_grad()
+    def style_value(self, image: torch.Tensor) -> float:
+        """L_style of ``image`` (without beta), from its whole-image Gram matrices."""
+        loss = self.loss
+        total = 0.0
+        for name, gram in self._grams(image).items():
+            difference = gram - loss.style_targets[name]
+            total += loss.layer_weights[name] * float(
+                difference.pow(2).sum() / (4 * gram.shape[-1] ** 2))
+        return total
+
+    def _positions(self, image: torch.Tensor, name: str) -> int:
+        stride = self.strides[name]
+        return (image.shape[-2] // stride) * (image.shape[-1] // stride)
+
+
+__all__ = ["Tile", "TiledLoss", "grid", "layer_stride", "receptive_radius"]

@@ -1,0 +1,69 @@
+import pytest
+import torch
+
+from painterly.losses import PerceptualLoss
+from painterly.models.vgg import load_vgg19
+from painterly.tiling import TiledLoss, grid, layer_stride, receptive_radius
+from painterly.transfer import DEFAULT_STYLE_LAYERS, transfer
+
+from .conftest import synthetic_painting, synthetic_photo
+
+
+def test_receptive_field_and_strides_of_vgg19():
+    assert receptive_radius("relu5_1") == 78  # receptive field 156 px
+    assert receptive_radius("relu1_1") == 2
+    assert layer_stride("relu4_2") == 8 and layer_stride("relu5_1") == 16
+
+
+@pytest.mark.parametrize("height, width, tile", [(150, 200, 32), (97, 61, 48), (16, 16, 64)])
+def test_tile_cores_partition_the_image(height, width, tile):
+    covered = torch.zeros(height, width, dtype=torch.int)
+    for t in grid(height, width, tile, 80):
+        covered[t.y0:t.y1, t.x0:t.x1] += 1
+        assert t.wy0 <= t.y0 < t.y1 <= t.wy1 and t.wx0 <= t.x0 < t.x1 <= t.wx1
+        assert t.y0 % 16 == 0 and t.x0 % 16 == 0 and t.wy0 % 16 == 0 and t.wx0 % 16 == 0
+    assert bool((covered == 1).all())
+
+
+def _losses():
+    def make():
+        return PerceptualLoss(load_vgg19(), content_layer="relu4_2",
+                              style_layers=DEFAULT_STYLE_LAYERS, style_weight=1e3, tv_weight=0.1)
+
+    generator = torch.Generator().manual_seed(0)
+    content = torch.rand(1, 3, 150, 200, generator=generator)
+    style = torch.rand(1, 3, 120, 170, generator=generator)
+    full, tiled = make(), TiledLoss(make(), 32)
+    for loss in (full, tiled):
+        loss.set_content(content)
+        loss.set_style([style])
+    return full, tiled, torch.rand(1, 3, 150, 200, generator=generator)
+
+
+def test_tiled_evaluation_equals_the_whole_image_one():
+    full, tiled, image = _losses()
+    assert len(tiled.tiles(image)) > 20
+    assert torch.equal(full.content_target, tiled.loss.content_target)
+    for name in DEFAULT_STYLE_LAYERS:
+        torch.testing.assert_close(tiled.loss.style_targets[name], full.style_targets[name],
+                                   rtol=1e-5, atol=0)
+    values, gradients = [], []
+    for loss in (full, tiled):
+        x = image.clone().requires_grad_(True)
+        value, terms = loss(x)
+        (gradient,) = torch.autograd.grad(value, x)
+        values.append(terms)
+        gradients.append(gradient)
+    assert values[1].total == pytest.approx(values[0].total, rel=1e-5)
+    assert values[1].style == pytest.approx(values[0].style, rel=1e-5)
+    assert values[1].content == pytest.approx(values[0].content, rel=1e-5)
+    scale = gradients[0].abs().max()
+    assert (gradients[1] - gradients[0]).abs().max() < 1e-5 * scale  # no seams anywhere
+
+
+def test_transfer_with_tiles_matches_the_untiled_run():
+    content, style = synthetic_photo(96, 72), synthetic_painting()
+    plain = transfer(content, style, size=96, min_size=96, steps=8, tile_size=0)
+    tiled = transfer(content, style, size=96, min_size=96, steps=8, tile_size=64)
+    assert tiled.image.size == (96, 72)
+    assert tiled.terms.total == pytest.approx(plain.terms.total, rel=1e-3)

@@ -37,7 +37,7 @@ EVAL_BATCH = 2000
 class TrainOptions:
     """Every training default, defined once (the CLI and the benchmark use these)."""
 
-    epochs: int = 15
+    epochs: int = 20
     batch_size: int = 256
     learning_rate: float = 0.01
     """Peak learning rate of the one-cycle schedule (AdamW)."""
@@ -46,13 +46,13 @@ class TrainOptions:
     """Fraction of the steps spent raising the learning rate to its peak."""
     shift: float = 2.0
     """Augmentation: random translation of each training digit by up to this many pixels."""
-    rotation: float = 0.0
+    rotation: float = 10.0
     """Augmentation: random rotation by up to this many degrees."""
-    scale: float = 0.0
+    scale: float = 0.1
     """Augmentation: random zoom by a factor within 1 +- this."""
     label_smoothing: float = 0.0
     """Share of the target probability spread evenly over all ten digits."""
-    averaging: float = 0.0
+    averaging: float = 0.999
     """Decay of an exponential moving average of the weights (0 = off). With it, the averaged
     weights are the ones evaluated after each epoch and returned."""
     seed: int = 0

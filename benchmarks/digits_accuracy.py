@@ -16,6 +16,7 @@ import dataclasses
 import os
 import sys
 import time
+from pathlib import Path
 
 from painterly import digits, mnist
 
@@ -47,6 +48,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--set", type=_parse_setting, action="append", default=[],
                         metavar="NAME=VALUE", help="change one TrainOptions default")
+    parser.add_argument("--models", type=Path, metavar="DIR",
+                        help="also save each trained network as DIR/digits-seedN.pt")
     args = parser.parse_args()
     train, test = mnist.load_split(args.data, "train"), mnist.load_split(args.data, "test")
     overrides = dict(args.set)
@@ -67,6 +70,10 @@ def main() -> int:
               f"on {options.threads} threads), load average "
               f"{load_before:.1f} before / {os.getloadavg()[0]:.1f} after", flush=True)
         results.append(final)
+        if args.models:
+            args.models.mkdir(parents=True, exist_ok=True)
+            digits.save_model(result.model, args.models / f"digits-seed{seed}.pt", options,
+                              result.history)
     accuracies = [record.test_accuracy for record in results]
     longest_wall = max(record.seconds for record in results)
     longest_cpu = max(record.cpu_seconds for record in results)

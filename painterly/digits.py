@@ -8,6 +8,7 @@ drawing of a digit into an MNIST-style 28x28 input.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import tempfile
@@ -36,7 +37,7 @@ EVAL_BATCH = 2000
 class TrainOptions:
     """Every training default, defined once (the CLI and the benchmark use these)."""
 
-    epochs: int = 15
+    epochs: int = 20
     batch_size: int = 256
     learning_rate: float = 0.01
     """Peak learning rate of the one-cycle schedule (AdamW)."""
@@ -45,8 +46,15 @@ class TrainOptions:
     """Fraction of the steps spent raising the learning rate to its peak."""
     shift: float = 2.0
     """Augmentation: random translation of each training digit by up to this many pixels."""
-    rotation: float = 0.0
+    rotation: float = 10.0
     """Augmentation: random rotation by up to this many degrees."""
+    scale: float = 0.1
+    """Augmentation: random zoom by a factor within 1 +- this."""
+    label_smoothing: float = 0.0
+    """Share of the target probability spread evenly over all ten digits."""
+    averaging: float = 0.999
+    """Decay of an exponential moving average of the weights (0 = off). With it, the averaged
+    weights are the ones evaluated after each epoch and returned."""
     seed: int = 0
     threads: int = 1
     """CPU threads. One is best for this tiny net: measured on the shared 2-core machine (load
@@ -66,8 +74,11 @@ class TrainOptions:
             raise UserError("epochs and batch size must be at least 1")
         if self.learning_rate <= 0 or self.weight_decay < 0:
             raise UserError("the learning rate must be > 0 and the weight decay >= 0")
-        if self.shift < 0 or self.rotation < 0 or self.threads < 1:
-            raise UserError("shift and rotation must be >= 0 and threads >= 1")
+        if min(self.shift, self.rotation, self.scale) < 0 or self.threads < 1:
+            raise UserError("shift, rotation and scale must be >= 0 and threads >= 1")
+        if not 0 <= self.scale < 1 or not 0 <= self.label_smoothing < 1 \
+                or not 0 <= self.averaging < 1:
+            raise UserError("scale, label smoothing and averaging must be in 0..1")
         try:
             self.model_config().side_after_stages()
         except ValueError as error:
@@ -127,18 +138,21 @@ def to_inputs(pixels: np.ndarray | torch.Tensor) -> torch.Tensor:
     return (tensor.float().div(255).unsqueeze(1) - MNIST_MEAN) / MNIST_STD
 
 
-def augment(batch: torch.Tensor, shift: float, rotation: float,
-            generator: torch.Generator) -> torch.Tensor:
-    """Random translation (pixels) and rotation (degrees) of normalized digits, background kept."""
+def augment(batch: torch.Tensor, shift: float, rotation: float, generator: torch.Generator,
+            scale: float = 0.0) -> torch.Tensor:
+    """Random translation (pixels), rotation (degrees) and zoom (factor 1 +- ``scale``) of
+    normalized digits, background kept."""
     count = batch.shape[0]
-    if shift == 0 and rotation == 0:
+    if shift == 0 and rotation == 0 and scale == 0:
         return batch
     angle = (torch.rand(count, generator=generator) * 2 - 1) * math.radians(rotation)
     offset = (torch.rand(count, 2, generator=generator) * 2 - 1) * shift * 2 / INPUT_SIZE
+    # the grid maps output to input coordinates, so dividing by the zoom enlarges the digit
+    zoom = 1 / (1 + (torch.rand(count, generator=generator) * 2 - 1) * scale) if scale else 1.0
     theta = torch.zeros(count, 2, 3)
-    theta[:, 0, 0] = theta[:, 1, 1] = torch.cos(angle)
-    theta[:, 0, 1] = -torch.sin(angle)
-    theta[:, 1, 0] = torch.sin(angle)
+    theta[:, 0, 0] = theta[:, 1, 1] = torch.cos(angle) * zoom
+    theta[:, 0, 1] = -torch.sin(angle) * zoom
+    theta[:, 1, 0] = torch.sin(angle) * zoom
     theta[:, :, 2] = offset
     grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
     background = -MNIST_MEAN / MNIST_STD
@@ -267,6 +281,8 @@ def _train(data: Split, options: TrainOptions, test: Split | None,
            should_stop: Callable[[], bool] | None) -> TrainResult:
     torch.manual_seed(options.seed)
     model = DigitNet(options.model_config()).to(memory_format=torch.channels_last)
+    averaged = copy.deepcopy(model) if options.averaging else None
+    evaluated = averaged or model
     inputs, labels = to_inputs(data.images), torch.as_tensor(data.labels.astype(np.int64))
     batches = max(1, len(labels) // options.batch_size)
     steps = options.epochs * batches
@@ -282,7 +298,9 @@ def _train(data: Split, options: TrainOptions, test: Split | None,
         if _recipe(state.get("options") or {}) != _recipe(_options_dict(options)):
             raise UserError(f"{checkpoint} was made with other training options; remove it or "
                             "train with the same options to resume")
-        model.load_state_dict(state["state"])
+        model.load_state_dict(state.get("training_state", state["state"]))
+        if averaged is not None:
+            averaged.load_state_dict(state["state"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         result.history = [EpochRecord(**record) for record in state["history"]]
@@ -305,18 +323,21 @@ def _train(data: Split, options: TrainOptions, test: Split | None,
             if should_stop and should_stop():
                 return result
             index = order[batch * options.batch_size:(batch + 1) * options.batch_size]
-            x = augment(inputs[index], options.shift, options.rotation, generator)
+            x = augment(inputs[index], options.shift, options.rotation, generator,
+                        options.scale)
             x = x.contiguous(memory_format=torch.channels_last)
             scores = model(x)
-            loss = F.cross_entropy(scores, labels[index])
+            loss = F.cross_entropy(scores, labels[index], label_smoothing=options.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
+            step = epoch * batches + batch + 1
+            if averaged is not None:
+                _update_average(averaged, model, options.averaging, step)
             loss_sum += loss.item() * len(index)
             correct += int((scores.argmax(1) == labels[index]).sum())
             seen += len(index)
-            step = epoch * batches + batch + 1
             if progress and (step % report_every == 0):
                 progress(TrainProgress(step, steps, epoch + 1, options.epochs, loss.item(),
                                        elapsed_before + time.perf_counter() - start))
@@ -324,14 +345,16 @@ def _train(data: Split, options: TrainOptions, test: Split | None,
         cpu_seconds = cpu_before + time.process_time() - cpu_start
         test_accuracy = test_loss = None
         if test_inputs is not None:
-            evaluation = _evaluate_tensors(model, test_inputs, test_labels)
+            evaluation = _evaluate_tensors(evaluated, test_inputs, test_labels)
             test_accuracy, test_loss = evaluation.accuracy, evaluation.loss
         record = EpochRecord(epoch + 1, seconds, loss_sum / seen, correct / seen, test_accuracy,
                              test_loss, cpu_seconds)
         result.history.append(record)
         if checkpoint:
             _save_atomically({"format": MODEL_FORMAT, "config": model.config.to_dict(),
-                              "state": model.state_dict(), "options": _options_dict(options),
+                              "state": evaluated.state_dict(),
+                              "training_state": model.state_dict(),
+                              "options": _options_dict(options),
                               "optimizer": optimizer.state_dict(),
                               "schedule": schedule.state_dict(),
                               "history": [asdict(item) for item in result.history]}, checkpoint)
@@ -341,8 +364,19 @@ def _train(data: Split, options: TrainOptions, test: Split | None,
         # time spent evaluating and checkpointing does not count as training time
         start, cpu_start = time.perf_counter(), time.process_time()
         elapsed_before, cpu_before = seconds, cpu_seconds
+    if averaged is not None:
+        model.load_state_dict(averaged.state_dict())
     model.eval()
     return result
+
+
+def _update_average(averaged: DigitNet, model: DigitNet, decay: float, step: int) -> None:
+    """Move the averaged weights towards the current ones. Early on the decay is smaller, so the
+    average forgets the random initial weights quickly."""
+    decay = min(decay, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for mean, current in zip(averaged.parameters(), model.parameters(), strict=True):
+            mean.lerp_(current, 1 - decay)
 
 
 # --- evaluation ----------------------------------------------------------------------------------

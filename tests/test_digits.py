@@ -197,3 +197,29 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path, data_dir, capsys):
     err = _one_line_error(capsys, ["digits", "train", "--data", str(data_dir),
                                    "--output", str(tmp_path / "new.pt"), "--quiet"])
     assert "test set has 5 images" in err and "but 4 labels" in err
+
+
+def test_zoom_augmentation_scales_the_ink():
+    digit = torch.zeros(1, 1, 28, 28, dtype=torch.uint8)
+    digit[0, 0, 9:19, 9:19] = 255
+    batch = digits.to_inputs(digit[:, 0]).repeat(200, 1, 1, 1)
+    background = float(batch.min())
+    zoomed = digits.augment(batch, 0, 0, torch.Generator().manual_seed(0), scale=0.2)
+    ink = (zoomed > background + 1).flatten(1).sum(1).float()
+    assert ink.min() < 100 * 0.85 and ink.max() > 100 * 1.2  # area of a 10x10 square zoomed
+    assert torch.equal(digits.augment(batch, 0, 0, torch.Generator()), batch)
+
+
+def test_weight_averaging_returns_the_averaged_weights(tmp_path, data):
+    train, test = data
+    plain = digits.train(train, replace(FAST, averaging=0.0), test=test)
+    averaged = digits.train(train, replace(FAST, averaging=0.9), test=test,
+                            checkpoint=tmp_path / "m.pt.checkpoint")
+    assert not torch.allclose(plain.model.classifier.weight, averaged.model.classifier.weight)
+    assert averaged.history[-1].test_accuracy > 0.5
+    saved = torch.load(tmp_path / "m.pt.checkpoint", weights_only=True)
+    assert torch.equal(saved["state"]["classifier.weight"], averaged.model.classifier.weight)
+    assert not torch.equal(saved["training_state"]["classifier.weight"],
+                           averaged.model.classifier.weight)
+    with pytest.raises(UserError, match="averaging"):
+        digits.train(train, replace(FAST, averaging=1.0))

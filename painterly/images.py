@@ -6,11 +6,14 @@ the same one-line errors (:class:`~painterly.errors.UserError`).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -167,27 +170,35 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A binary stream that becomes ``path`` only when the block completes: written to a
+    temporary file beside it, then renamed; on any error the temporary file is removed."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
+                                             dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            yield stream
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def save_image(image: Image.Image | torch.Tensor, path: str | os.PathLike) -> Path:
     """Write an image atomically (temporary file, then rename): an existing file is only ever
     replaced by a complete new one. Format by extension; JPEG at quality 95 without chroma
     subsampling; TIFF from a tensor keeps 16 bits per channel."""
     path = check_output_path(path)
     fmt = OUTPUT_FORMATS[path.suffix.lower()]
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
-                                             dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            if fmt == "TIFF" and isinstance(image, torch.Tensor):
-                stream.write(tiff16_bytes(image))
-            else:
-                pil = to_image(image) if isinstance(image, torch.Tensor) else image
-                options = {"quality": 95, "subsampling": 0} if fmt == "JPEG" else {}
-                pil.save(stream, format=fmt, **options)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as stream:
+        if fmt == "TIFF" and isinstance(image, torch.Tensor):
+            stream.write(tiff16_bytes(image))
+        else:
+            pil = to_image(image) if isinstance(image, torch.Tensor) else image
+            options = {"quality": 95, "subsampling": 0} if fmt == "JPEG" else {}
+            pil.save(stream, format=fmt, **options)
     return path
 
 

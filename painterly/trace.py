@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,15 +98,6 @@ def build_trace(result, content, styles: Sequence, *, output: str | os.PathLike 
 def write_trace(trace: dict, path: str | os.PathLike) -> Path:
     """Write ``trace`` as JSON atomically (temporary file, then rename)."""
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
-                                             dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            json.dump(trace, stream, indent=1, default=str)
-            stream.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with images.atomic_file(path) as stream:
+        stream.write((json.dumps(trace, indent=1, default=str) + "\n").encode("utf-8"))
     return path

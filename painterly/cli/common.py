@@ -55,6 +55,27 @@ def add_run_options(parser: argparse.ArgumentParser, *, size: int, steps: int) -
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def add_network_options(parser: argparse.ArgumentParser, *, pooling: str, device: str) -> None:
+    """--pooling, --weights, --weights-layout, --device: which VGG-19 runs, and where."""
+    from painterly.layers import POOLING_KINDS
+    from painterly.models.vgg import LAYOUTS
+
+    parser.add_argument("--pooling", choices=POOLING_KINDS, default=pooling,
+                        help=f"(default {pooling})")
+    parser.add_argument("--weights", default=None,
+                        help="a VGG-19 state dict (torchvision vgg19-*.pth or Caffe-converted "
+                             "vgg19-d01eb7cb.pth) instead of the bundled original weights")
+    parser.add_argument("--weights-layout", choices=tuple(LAYOUTS), default=None,
+                        help="preprocessing of --weights (default: guessed from the file name)")
+    parser.add_argument("--device", default=device, help=f"torch device (default {device})")
+
+
+def network_options(args: argparse.Namespace) -> dict:
+    """The options added by :func:`add_network_options`, as API keywords."""
+    return dict(pooling=args.pooling, weights=args.weights, weights_layout=args.weights_layout,
+                device=args.device)
+
+
 class ProgressBar:
     """A tqdm bar fed by :class:`~painterly.transfer.Progress` events: scale, loss and an ETA
     from the measured cost per pixel (tqdm's own rate would be wrong across scales)."""

@@ -7,10 +7,17 @@ import argparse
 from pathlib import Path
 
 from painterly import experiments, images
-from painterly.cli.common import ProgressBar, add_run_options, float_list, name_list, say
+from painterly.cli.common import (
+    ProgressBar,
+    add_network_options,
+    add_run_options,
+    float_list,
+    name_list,
+    network_options,
+    say,
+)
 from painterly.cli.transfer import add_transfer_options, options_from_args
 from painterly.errors import UserError
-from painterly.layers import POOLING_KINDS
 from painterly.optimize import METHODS
 
 DEFAULTS = experiments.ReconstructionOptions()
@@ -102,16 +109,12 @@ def _add_reconstruction_options(parser: argparse.ArgumentParser) -> None:
                              f"mid-gray; 1 = the whole 0..1 range (default {d.noise:g})")
     parser.add_argument("--optimizer", choices=METHODS, default=d.optimizer,
                         help=f"(default {d.optimizer})")
-    parser.add_argument("--pooling", choices=POOLING_KINDS, default=d.pooling,
-                        help=f"(default {d.pooling})")
-    parser.add_argument("--weights", default=None, help="a VGG-19 state dict (see 'transfer')")
-    parser.add_argument("--device", default=d.device, help=f"torch device (default {d.device})")
+    add_network_options(parser, pooling=d.pooling, device=d.device)
 
 
 def _reconstruction_options(args: argparse.Namespace) -> dict:
     return dict(size=args.size, steps=args.steps, seed=args.seed, noise=args.noise,
-                optimizer=args.optimizer,
-                pooling=args.pooling, weights=args.weights, device=args.device)
+                optimizer=args.optimizer, **network_options(args))
 
 
 def _check_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:

@@ -8,9 +8,11 @@ from pathlib import Path
 from painterly import images, trace
 from painterly.cli.common import (
     ProgressBar,
+    add_network_options,
     add_run_options,
     float_list,
     name_list,
+    network_options,
     positive_int,
     say,
     snapshot_writer,
@@ -19,7 +21,6 @@ from painterly.color import PRESERVE_COLORS
 from painterly.errors import UserError
 from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_path
 from painterly.guides import KEEP_CONTENT
-from painterly.layers import POOLING_KINDS
 from painterly.losses import LAYER_WEIGHT_SCHEMES, STYLE_STATISTICS
 from painterly.optimize import METHODS
 from painterly.presets import PRESETS
@@ -96,14 +97,7 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
                         help=f"(default {d.optimizer})")
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate,
                         help=f"Adam's step size on 0..1 pixels (default {d.learning_rate:g})")
-    parser.add_argument("--pooling", choices=POOLING_KINDS, default=d.pooling,
-                        help=f"(default {d.pooling})")
-    parser.add_argument("--weights", default=None,
-                        help="a VGG-19 state dict (torchvision vgg19-*.pth or Caffe-converted "
-                             "vgg19-d01eb7cb.pth) instead of the bundled original weights")
-    parser.add_argument("--weights-layout", choices=("caffe", "torchvision"), default=None,
-                        help="preprocessing of --weights (default: guessed from the file name)")
-    parser.add_argument("--device", default=d.device, help=f"torch device (default {d.device})")
+    add_network_options(parser, pooling=d.pooling, device=d.device)
     add_speed_options(parser)
     parser.add_argument("--save-every", type=positive_int, default=None, metavar="N",
                         help="also write the image every N steps at the final scale, "
@@ -210,8 +204,7 @@ def _core_options(args: argparse.Namespace) -> dict:
         content_layer=args.content_layer, style_layers=tuple(args.style_layers),
         layer_weights=_layer_weights(args.layer_weights), style_blend=args.style_blend,
         style_scale=args.style_scale, init=args.init, optimizer=args.optimizer,
-        learning_rate=args.learning_rate, pooling=args.pooling, seed=args.seed,
-        weights=args.weights, weights_layout=args.weights_layout, device=args.device,
+        learning_rate=args.learning_rate, seed=args.seed, **network_options(args),
         **speed_options_from_args(args),
     )
 

@@ -274,6 +274,11 @@ class PerceptualLoss:
             style = self._style_term(features, terms)
             total = total + self.style_weight * style
             terms.style = float(style.detach())
+        return self.add_smoothness(image, total, terms)
+
+    def add_smoothness(self, image: torch.Tensor, total: torch.Tensor,
+                       terms: LossTerms) -> tuple[torch.Tensor, LossTerms]:
+        """Add the total-variation term (if weighted) to ``total`` and complete ``terms``."""
         if self.tv_weight:
             tv = total_variation(image)
             total = total + self.tv_weight * tv

@@ -28,7 +28,6 @@ from painterly.losses import (
     PerceptualLoss,
     gram_matrix,
     style_layer_weights,
-    total_variation,
 )
 from painterly.models.vgg import LAYER_NAMES
 
@@ -223,13 +222,7 @@ class TiledLoss:
         if content_scale:
             terms.content = content * REFERENCE_PIXELS / pixels
             value = value + loss.content_weight * terms.content
-        total = _Precomputed.apply(image, value, gradient)
-        if loss.tv_weight:
-            tv = total_variation(image)
-            total = total + loss.tv_weight * tv
-            terms.tv = float(tv.detach())
-        terms.total = float(total.detach())
-        return total, terms
+        return loss.add_smoothness(image, _Precomputed.apply(image, value, gradient), terms)
 
     @torch.no_grad()
     def style_value(self, image: torch.Tensor) -> float:

@@ -75,9 +75,9 @@ def style_layer_loss(gram: torch.Tensor, target_gram: torch.Tensor, channels: in
 def weighted_gram(features: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """G / M for features (B, N, H, W); with ``weights`` (B or 1, 1, H, W) a guided Gram matrix:
     sum_m w_m F_m F_m^T / sum_m w_m, the second moment over a (soft) region only."""
-    flat = features.flatten(2)
     if weights is None:
-        return flat @ flat.transpose(1, 2) / flat.shape[-1]
+        return gram_matrix(features) / (features.shape[-2] * features.shape[-1])
+    flat = features.flatten(2)
     w = weights.flatten(2)
     return (flat * w) @ flat.transpose(1, 2) / w.sum().clamp_min(1e-8)
 

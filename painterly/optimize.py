@@ -133,14 +133,22 @@ def _run_adam(tracker: _Tracker, image: torch.Tensor, learning_rate: float) -> N
 
 
 def _run_torch_lbfgs(tracker: _Tracker, image: torch.Tensor, history: int) -> None:
+    """PyTorch's L-BFGS (no line search, lr 1) on the objective divided by its starting value.
+    Unscaled, painterly's objective (about 1e13 at the content image) makes PyTorch's second
+    step overshoot to NaN at the third evaluation; the classic tools' objectives are of order
+    1e5, where it is stable, and L-BFGS is otherwise indifferent to a constant factor."""
     x = image.detach().clone().requires_grad_(True)
     optimizer = torch.optim.LBFGS([x], lr=1.0, max_iter=tracker.steps, max_eval=tracker.steps,
                                   history_size=history, tolerance_grad=-1, tolerance_change=-1)
+    scale: float | None = None
 
     def closure() -> torch.Tensor:
+        nonlocal scale
         loss, gradient = tracker.evaluate(x)
-        x.grad = gradient
-        return loss
+        if scale is None:
+            scale = 1.0 / max(float(loss), 1e-30)
+        x.grad = gradient * scale
+        return loss * scale
 
     while tracker.evaluations < tracker.steps:
         optimizer.step(closure)

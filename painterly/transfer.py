@@ -38,7 +38,8 @@ class TransferOptions:
     size: int = 512
     """Long side of the output in pixels."""
     steps: int = 12
-    """Evaluations (forward+backward passes) at the final size."""
+    """Evaluations (forward+backward passes) at the final size. A single-scale run (``size <=
+    min_size``) is its ladder's smallest rung too and gets ``max(steps, coarse_steps)``."""
     coarse_steps: int = 60
     """Evaluations at the smallest rung of the ladder, tapering geometrically to ``steps``
     (chosen with benchmarks/tune_schedule.py: about 40 full-size evaluations' worth of work at

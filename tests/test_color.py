@@ -10,7 +10,7 @@ from painterly.transfer import transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 
-FAST = dict(size=48, steps=8, min_size=48)
+FAST = dict(size=48, steps=8, min_size=48, coarse_steps=0)
 
 
 def test_recombine_keeps_luminance_of_one_and_chroma_of_the_other():

@@ -11,7 +11,8 @@ from .conftest import synthetic_painting, synthetic_photo
 def run(capsys, tmp_path, content_file, style_file, *options, styles=2):
     output = tmp_path / "o.png"
     code = main(["transfer", str(content_file), *[str(style_file)] * styles, "-o", str(output),
-                 "--size", "32", "--min-size", "32", "--steps", "2", "--quiet", *options])
+                 "--size", "32", "--min-size", "32", "--coarse-steps", "0", "--steps", "2",
+                 "--quiet", *options])
     return code, capsys.readouterr(), output
 
 
@@ -46,7 +47,7 @@ def test_unknown_choices_are_usage_errors(capsys, tmp_path, content_file, style_
 
 def test_style_scale_per_style_changes_only_that_styles_target():
     content, style = synthetic_photo(), synthetic_painting()
-    options = dict(size=48, min_size=48, steps=4, style_blend=(1.0, 0.0))
+    options = dict(size=48, min_size=48, steps=4, coarse_steps=0, style_blend=(1.0, 0.0))
     same = transfer(content, [style, style], style_scale=(1.0, 1.0), **options)
     second_scaled = transfer(content, [style, style], style_scale=(1.0, 0.4), **options)
     first_scaled = transfer(content, [style, style], style_scale=(0.4, 1.0), **options)

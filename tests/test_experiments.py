@@ -144,13 +144,13 @@ def test_reconstruct_commands_write_the_result_and_the_grid(capsys, tmp_path, co
 def test_grid_command_transfers_into_each_style(capsys, tmp_path, content_file, style_file):
     output = tmp_path / "grid.png"
     code, out, _ = run(capsys, "grid", content_file, "--styles", style_file, style_file,
-                       "--size", 32, "--steps", 2, "--min-size", 32, "--output", output,
-                       "--quiet")
+                       "--size", 32, "--steps", 2, "--min-size", 32, "--coarse-steps", 0,
+                       "--output", output, "--quiet")
     assert code == 0 and f"wrote {output} (2 transfers" in out
     assert Image.open(output).width > 3 * 32
     code, out, _ = run(capsys, "grid", content_file, "--styles", style_file, "--sweep",
                        "style-weight=1e2,1e4", "--size", 32, "--steps", 2, "--min-size", 32,
-                       "--output", output, "--quiet")
+                       "--coarse-steps", 0, "--output", output, "--quiet")
     assert code == 0 and "2 transfers" in out
 
 

@@ -46,7 +46,7 @@ def test_cli_writes_the_format_of_the_extension(capsys, tmp_path, content_file, 
                                                 name):
     output = tmp_path / name
     code = main(["transfer", str(content_file), str(style_file), "-o", str(output), "--size",
-                 "32", "--min-size", "32", "--steps", "6", "--quiet"])
+                 "32", "--min-size", "32", "--coarse-steps", "0", "--steps", "6", "--quiet"])
     assert code == 0
     with Image.open(output) as image:
         assert image.size == (32, 24)

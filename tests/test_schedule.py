@@ -2,6 +2,7 @@ import itertools
 
 import pytest
 
+from painterly import schedule
 from painterly.cli import main
 from painterly.errors import UserError
 from painterly.schedule import CostModel, Rung, build, fit_budget, predicted_seconds, taper
@@ -22,7 +23,10 @@ def test_build_puts_most_evaluations_where_they_are_cheap():
     assert [r.size for r in rungs] == [(128, 96), (181, 136), (256, 192), (362, 272), (512, 384)]
     assert [r.steps for r in rungs] == [160, 80, 40, 20, 10]
     assert build(1024, 768, 192, 256, 60, 12) == [Rung((192, 144), 60)]  # below the ladder
-    assert build(1024, 768, 256, 256, 60, 12) == [Rung((256, 192), 12)]  # a single scale
+    # a single scale is the smallest rung too: it gets the coarse budget, or --steps if larger
+    assert build(1024, 768, 256, 256, 60, 12) == [Rung((256, 192), 60)]
+    assert build(1024, 768, 256, 256, 0, 12) == [Rung((256, 192), 12)]
+    assert build(1024, 768, 512, 512, 60, 300) == [Rung((512, 384), 300)]
     assert build(1024, 768, 192, 256, 60, 300) == [Rung((192, 144), 300)]
 
 
@@ -60,6 +64,23 @@ def test_time_budget_ends_the_run_in_time_at_the_size_asked_for():
     assert result.evaluations >= 3
     assert events[-1].eta is not None and events[-1].eta <= 3.0
     assert all(e.total < 10_000 for e in events)  # planned from the budget, not the options
+
+
+def test_a_rung_slower_than_planned_ends_early_so_the_final_scale_still_runs(monkeypatch):
+    measured = schedule.measure_cost
+    # the first measurement underestimates the cost tenfold: the first rung is planned far too
+    # many evaluations and must give up its share of the time instead of starving the last one
+    monkeypatch.setattr(schedule, "measure_cost", lambda *args, **kwargs: CostModel(
+        measured(*args, **kwargs).seconds_per_pixel / 10))
+    events = []
+    result = transfer(synthetic_photo(96, 72), synthetic_painting(), size=96, min_size=48,
+                      steps=10_000, coarse_steps=10_000, time_budget=4.0,
+                      progress=events.append)
+    first = [e for e in events if e.scale == 0]
+    last = [e for e in events if e.scale == e.scales - 1]
+    assert first[-1].step < first[-1].steps  # ended before its plan
+    assert len(last) >= 3 and result.image.size == (96, 72)
+    assert result.seconds < 4.0 + 1.0
 
 
 def test_bad_budget_is_a_user_error(capsys, content_file, style_file, tmp_path):

@@ -35,13 +35,13 @@ def test_cli_trace_records_settings_versions_weights_and_every_evaluation(
 
 def test_no_trace_unless_asked(capsys, tmp_path, content_file, style_file):
     main(["transfer", str(content_file), str(style_file), "-o", str(tmp_path / "o.png"),
-          "--size", "32", "--min-size", "32", "--steps", "1", "--quiet"])
+          "--size", "32", "--min-size", "32", "--coarse-steps", "0", "--steps", "1", "--quiet"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["content.png", "o.png", "style.png"]
 
 
 def test_api_trace_of_in_memory_images(tmp_path):
     result = transfer(synthetic_photo(), synthetic_painting(), size=32, min_size=32, steps=2,
-                      preset="gatys")
+                      coarse_steps=0, preset="gatys")
     record = trace.build_trace(result, synthetic_photo(), [synthetic_painting()])
     assert record["inputs"]["content"] == {"source": "in-memory image", "size": [64, 48]}
     assert record["options"]["preset"] == "gatys"

@@ -23,7 +23,7 @@ from painterly.web.runs import FINAL_STATES
 from tests.conftest import synthetic_painting, synthetic_photo
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
-TINY = {"size": 32, "steps": 3, "min_size": 32}
+TINY = {"size": 32, "steps": 3, "min_size": 32, "coarse_steps": 0}
 LONG = {"size": 32, "steps": 5000, "min_size": 32}
 
 

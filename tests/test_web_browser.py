@@ -104,6 +104,7 @@ def _tiny_settings(tab, steps: int = 3) -> None:
     tab.fill("#opt-steps", str(steps))
     tab.click("#advanced summary")
     tab.fill("#opt-min_size", "32")
+    tab.fill("#opt-coarse_steps", "0")
 
 
 def _wait_until_done(tab) -> None:

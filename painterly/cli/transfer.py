@@ -71,7 +71,8 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
                              f"--steps at the final one (default {d.coarse_steps})")
     parser.add_argument("--min-size", type=int, default=d.min_size,
                         help="smallest scale of the coarse-to-fine ladder; set it to --size for "
-                             f"a single scale (default {d.min_size})")
+                             "a single scale, which gets max(--steps, --coarse-steps) "
+                             f"evaluations (default {d.min_size})")
     parser.add_argument("--content-weight", type=float, default=d.content_weight,
                         help=f"alpha (default {d.content_weight:g})")
     parser.add_argument("--style-weight", type=float, default=d.style_weight,

@@ -154,6 +154,14 @@ def test_upload_run_watch_and_download(page, tmp_path):
         assert (result.format, result.size) == ("PNG", (32, 24))
     assert page.locator("#gallery .card").count() >= 1
     assert "steps 150" in page.text_content("#gallery .card.selected .settings")
+    page.fill("#opt-size", "64")
+    page.fill("#opt-steps", "7")
+    page.click("#content-thumbs .thumb button")  # remove the content image
+    page.click("#gallery .card.selected button.use")  # the run's images and settings return
+    assert (page.input_value("#opt-size"), page.input_value("#opt-steps"),
+            page.input_value("#opt-min_size")) == ("32", "150", "32")
+    assert page.locator("#content-thumbs .thumb span").all_text_contents() == ["photo.png"]
+    assert page.locator("#style-thumbs .thumb span").all_text_contents() == ["painting.png"]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web_page.png"), full_page=True)
 

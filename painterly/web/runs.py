@@ -28,6 +28,8 @@ ACTIVE_STATES = ("queued", "running")
 FINAL_STATES = ("done", "cancelled", "failed", "interrupted")
 MAX_QUEUED = 8
 """Runs waiting beyond this are refused (HTTP 429)."""
+MIN_TILE_HEIGHT = 96
+"""Reconstructions smaller than this are enlarged in their figure, so that its titles fit."""
 SNAPSHOT_SECONDS = 2.0
 """The live image is rewritten at most this often (and after each scale)."""
 
@@ -326,7 +328,8 @@ class RunManager:
         steps = options.get("steps", experiments.ReconstructionOptions.steps)
         figure = experiments.reconstruction_figure(
             results, heading=f"{what} reconstruction from white noise, "
-                             f"{first.width}x{first.height}, {steps} steps")
+                             f"{first.width}x{first.height}, {steps} steps",
+            tile_height=max(first.height, MIN_TILE_HEIGHT))
         run.result = {
             "width": figure.width, "height": figure.height,
             "evaluations": sum(result.evaluations for result in results),

@@ -286,6 +286,7 @@ function render(run) {
     $("run-caption").textContent = run.state === "done" ? "result" : `${run.state}`;
   }
   const image = $(view.image);
+  image.classList.toggle("live", !FINAL.includes(run.state));  // the image forming, enlarged
   if (run.image && image.dataset.version !== String(run.image_version)) {
     image.src = `${run.image}?v=${run.image_version}`;
     image.dataset.version = String(run.image_version);

@@ -296,6 +296,7 @@ def test_content_reconstruction_streams_progress_and_gives_its_figure(client, tm
     assert all(part["evaluations"] == 3 and part["loss"] < part["start_loss"] for part in parts)
     assert parts[0]["psnr"] > 5
     assert final["result"]["evaluations"] == 6
+    assert final["image_version"] == 7  # the image after each evaluation, then the figure
 
     figure = client.get(final["download"])
     assert figure.status_code == 200 and figure.headers["content-type"] == "image/png"

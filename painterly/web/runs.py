@@ -134,6 +134,8 @@ class RunManager:
                 continue
             allowed = set(Run.__dataclass_fields__) - {"stop"}
             run = Run(**{key: value for key, value in data.items() if key in allowed})
+            if run.kind not in RUN_KINDS:  # written by a newer version
+                continue
             if run.state in ACTIVE_STATES:
                 run.state = "interrupted"
                 run.error = "the server stopped before this run finished"

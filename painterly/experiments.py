@@ -29,7 +29,14 @@ from painterly.errors import UserError
 from painterly.losses import LossTerms, PerceptualLoss
 from painterly.models.vgg import CONV_NAMES, check_layers, load_vgg19
 from painterly.optimize import METHODS, StopRequested, optimize_pixels
-from painterly.transfer import MAX_SIZE, Progress, TransferOptions, ladder, transfer
+from painterly.transfer import (
+    MAX_SIZE,
+    Progress,
+    SnapshotCallback,
+    TransferOptions,
+    ladder,
+    transfer,
+)
 
 CONTENT_LAYERS = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")
 """Layers of the lecture's content reconstruction figure (a)-(e). The paper's "conv1_2" ... were
@@ -126,8 +133,9 @@ class _Counter:
     """Turns the evaluations of several optimizations into one stream of Progress events."""
 
     def __init__(self, total: int, progress: ProgressCallback | None,
-                 should_stop: Callable[[], bool] | None):
+                 should_stop: Callable[[], bool] | None, snapshot: SnapshotCallback | None = None):
         self.total, self.progress, self.should_stop = total, progress, should_stop
+        self.snapshot = snapshot
         self.done = 0
         self.start = time.perf_counter()
 
@@ -144,6 +152,8 @@ class _Counter:
 
     def evaluation_callback(self, size: tuple[int, int], steps: int):
         def on_evaluation(step: int, terms: LossTerms, image: torch.Tensor) -> None:
+            if self.snapshot is not None:
+                self.snapshot(image.clamp(0, 1), f"step {step}")
             self.relay(Progress(0, 1, size, step, steps, step, steps, terms, 0.0, None))
         return on_evaluation
 
@@ -188,7 +198,7 @@ def _original(image: images.ImageSource, size: int, device: str) -> torch.Tensor
 
 def _series(kind: str, image: images.ImageSource, layer_sets: Sequence[Sequence[str]],
             progress: ProgressCallback | None, should_stop: Callable[[], bool] | None,
-            options: dict) -> list[Reconstruction]:
+            options: dict, snapshot: SnapshotCallback | None = None) -> list[Reconstruction]:
     opts = _options(options)
     if not layer_sets or any(not layers for layers in layer_sets):
         raise UserError("give at least one layer")
@@ -196,7 +206,7 @@ def _series(kind: str, image: images.ImageSource, layer_sets: Sequence[Sequence[
         check_layers(layers)
     original = _original(image, opts.size, opts.device)
     torch.manual_seed(opts.seed)
-    counter = _Counter(opts.steps * len(layer_sets), progress, should_stop)
+    counter = _Counter(opts.steps * len(layer_sets), progress, should_stop, snapshot)
     results = []
     for layers in layer_sets:
         results.append(_reconstruct(kind, original, layers, opts, counter))
@@ -208,25 +218,28 @@ def _series(kind: str, image: images.ImageSource, layer_sets: Sequence[Sequence[
 def reconstruct_content(image: images.ImageSource, layer: str | Sequence[str], *,
                         progress: ProgressCallback | None = None,
                         should_stop: Callable[[], bool] | None = None,
+                        snapshot: SnapshotCallback | None = None,
                         **options) -> Reconstruction | list[Reconstruction]:
     """Optimize white noise until its features at ``layer`` match those of ``image``.
 
     With a list of layers, one reconstruction per layer (the lecture's figure (a)-(e)).
-    ``options`` are the fields of :class:`ReconstructionOptions`.
+    ``options`` are the fields of :class:`ReconstructionOptions`; ``snapshot`` gets the current
+    image after every evaluation.
     """
     layers = [layer] if isinstance(layer, str) else list(layer)
     results = _series("content", image, [[name] for name in layers], progress, should_stop,
-                      options)
+                      options, snapshot)
     return results[0] if isinstance(layer, str) else results
 
 
 def reconstruct_style(image: images.ImageSource, layers: Sequence[str], *,
                       progress: ProgressCallback | None = None,
                       should_stop: Callable[[], bool] | None = None,
+                      snapshot: SnapshotCallback | None = None,
                       **options) -> Reconstruction:
     """Optimize white noise until its Gram matrices at ``layers`` match those of ``image``
     (texture synthesis)."""
-    return _series("style", image, [list(layers)], progress, should_stop, options)[0]
+    return _series("style", image, [list(layers)], progress, should_stop, options, snapshot)[0]
 
 
 def cumulative(layers: Sequence[str]) -> list[list[str]]:
@@ -237,9 +250,11 @@ def cumulative(layers: Sequence[str]) -> list[list[str]]:
 def reconstruct_style_cumulative(image: images.ImageSource, layers: Sequence[str], *,
                                  progress: ProgressCallback | None = None,
                                  should_stop: Callable[[], bool] | None = None,
+                                 snapshot: SnapshotCallback | None = None,
                                  **options) -> list[Reconstruction]:
     """One texture per prefix of ``layers``: the lecture's style reconstruction figure."""
-    return _series("style", image, cumulative(layers), progress, should_stop, options)
+    return _series("style", image, cumulative(layers), progress, should_stop, options,
+                   snapshot)
 
 
 def reconstruction_figure(results: Sequence[Reconstruction], *, heading: str | None = None,

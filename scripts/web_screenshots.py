@@ -1,13 +1,15 @@
 """Make the README's pictures of the web page: a real run of the built-in Tübingen photo in the
-style of The Starry Night at a small size, then the feature maps of the experiments section.
+style of The Starry Night at a small size, then the feature maps and filters of the experiments
+section, and a content reconstruction figure of the photo made on the page.
 
 Needs Chromium (Debian: apt-get install chromium) and Playwright for Python (pip, no browser
 download). Run from the repository root:
 
     python scripts/web_screenshots.py [--size 256] [--steps 100] [--coarse-steps 100]
+        [--reconstruction-size 128] [--reconstruction-steps 100]
 
 ``--data-dir DIR`` keeps the run; given again, the page re-attaches to that finished run (as after
-a reload) instead of computing it anew.
+a reload) instead of computing it anew (and likewise to the reconstruction).
 """
 
 from __future__ import annotations
@@ -48,12 +50,14 @@ def save_png(data: bytes, path: Path, width: int = 900) -> None:
     print(f"wrote {path} ({image.width}x{image.height}, {path.stat().st_size // 1024} KB)")
 
 
-def finished_run(data_dir: Path, size: int) -> str | None:
-    """The id of a finished Tübingen + Starry Night run of this size in ``data_dir``, if any."""
+def finished_run(data_dir: Path, size: int, kind: str = "transfer",
+                 styles: tuple[str, ...] = ("starry_night",)) -> str | None:
+    """The id of a finished run of Tübingen (with these styles) of this kind and size in
+    ``data_dir``, if any."""
     for path in sorted((data_dir / "runs").glob("*/run.json")):
         run = json.loads(path.read_text())
-        if (run["state"], run["content"], run["styles"], run["options"].get("size")) == (
-                "done", "tubingen", ["starry_night"], size):
+        if (run["state"], run.get("kind", "transfer"), run["content"], run["styles"],
+                run["options"].get("size")) == ("done", kind, "tubingen", list(styles), size):
             return run["id"]
     return None
 
@@ -63,6 +67,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=None, help="(default: the page's)")
     parser.add_argument("--coarse-steps", type=int, default=None, help="(default: the page's)")
+    parser.add_argument("--reconstruction-size", type=int, default=128)
+    parser.add_argument("--reconstruction-steps", type=int, default=100)
     parser.add_argument("--output-dir", type=Path, default=Path("docs/images"))
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="data folder of the server (default: a new temporary one)")
@@ -73,6 +79,8 @@ def main() -> None:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="painterly-web-"))
     app = create_app(data_dir)
     earlier = finished_run(data_dir, args.size)
+    earlier_reconstruction = finished_run(data_dir, args.reconstruction_size,
+                                          "reconstruct-content", ())
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
@@ -118,7 +126,26 @@ def main() -> None:
         page.select_option("#filter-layer", "conv1_1")
         page.click("#show-filters")
         page.wait_for_function("() => document.getElementById('filters-image').naturalWidth > 0")
+        hide = "() => document.getElementById('reconstructions').classList.toggle('hidden')"
+        page.evaluate(hide)  # feature maps and filters only: the reconstruction is the next
         save_png(page.locator("#lab").screenshot(), args.output_dir / "web_lab.png")
+        page.evaluate(hide)
+
+        if earlier_reconstruction:
+            page.click(f".card[data-run='{earlier_reconstruction}']")
+        else:
+            page.select_option("#recon-kind", "reconstruct-content")
+            page.fill("#recon-size", str(args.reconstruction_size))
+            page.fill("#recon-steps", str(args.reconstruction_steps))
+            started = time.monotonic()
+            page.click("#recon-start")
+        page.wait_for_selector("#recon-status[data-state=done]")
+        if not earlier_reconstruction:
+            print(f"reconstruction finished in {time.monotonic() - started:.0f} s: "
+                  f"{page.text_content('#recon-status')}")
+        page.wait_for_function("() => document.getElementById('recon-image').complete")
+        save_png(page.locator("#reconstructions").screenshot(),
+                 args.output_dir / "web_reconstruction.png")
         browser.close()
     server.should_exit = True
 

@@ -190,6 +190,7 @@ def test_runs_survive_a_restart_of_the_server(make_client, tmp_path):
     assert listing[run["id"]]["state"] == "done"
     assert second.get(listing[run["id"]]["download"]).status_code == 200
     assert listing[unfinished.name]["state"] == "interrupted"
+    assert listing[unfinished.name]["kind"] == "transfer"  # run.json of before kinds existed
     assert "server stopped" in listing[unfinished.name]["error"]
 
 
@@ -267,6 +268,101 @@ def test_bad_run_requests_get_one_clear_line(client, body, message):
     assert client.get("/api/runs").json() == []
 
 
+def reconstruct(client: TestClient, kind: str, image: str = "tubingen", **options):
+    return client.post("/api/runs", json={"kind": kind, "content": image,
+                                          "options": {"size": 32, "steps": 3} | options})
+
+
+def test_content_reconstruction_streams_progress_and_gives_its_figure(client, tmp_path):
+    photo = upload(client, png_bytes(synthetic_photo(48, 36))).json()
+    response = reconstruct(client, "reconstruct-content", photo["id"],
+                           layers=["relu1_2", "relu3_2"])
+    assert response.status_code == 201
+    run = response.json()
+    assert (run["kind"], run["content"], run["styles"]) == ("reconstruct-content", photo["id"], [])
+
+    seen = events(client, run["id"])
+    final = seen[-1]
+    assert final["state"] == "done"
+    progress = [event["progress"] for event in seen if event["progress"]]
+    done = [p["done"] for p in progress]
+    assert done == sorted(done) and done[-1] == 6 and progress[-1]["total"] == 6
+    for p in progress:  # the event stream samples the state: these are some of the steps
+        first = p["done"] <= 3
+        assert (p["part"], p["parts"], p["layers"]) == \
+            ((1, 2, "relu1_2") if first else (2, 2, "relu3_2")), p
+    parts = final["result"]["reconstructions"]
+    assert [part["layers"] for part in parts] == [["relu1_2"], ["relu3_2"]]
+    assert all(part["evaluations"] == 3 and part["loss"] < part["start_loss"] for part in parts)
+    assert parts[0]["psnr"] > 5
+    assert final["result"]["evaluations"] == 6
+    assert final["image_version"] == 7  # the image after each evaluation, then the figure
+
+    figure = client.get(final["download"])
+    assert figure.status_code == 200 and figure.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(figure.content)) as picture:
+        assert picture.format == "PNG"
+        # the original and two reconstructions at 32x24, side by side, titled
+        assert picture.width >= 3 * 32 and picture.height > 24
+        assert (picture.width, picture.height) == (final["result"]["width"],
+                                                   final["result"]["height"])
+    stored = json.loads((tmp_path / "data" / "runs" / run["id"] / "run.json").read_text())
+    assert stored["kind"] == "reconstruct-content"
+    assert stored["options"] == {"layers": ["relu1_2", "relu3_2"], "size": 32, "steps": 3}
+
+
+def test_cumulative_style_reconstruction_is_in_the_gallery(client):
+    run = reconstruct(client, "reconstruct-style", "starry_night", steps=4,
+                      layers=["relu1_1", "relu2_1"], cumulative=True).json()
+    final = events(client, run["id"])[-1]
+    assert final["state"] == "done"
+    parts = final["result"]["reconstructions"]
+    assert [part["layers"] for part in parts] == [["relu1_1"], ["relu1_1", "relu2_1"]]
+    assert all(part["loss_reduction"] > 1 for part in parts), parts
+    assert final["progress"]["layers"] == "relu1_1+relu2_1"
+    with Image.open(io.BytesIO(client.get(final["download"]).content)) as picture:
+        assert picture.format == "PNG" and picture.width >= 3 * 32
+    listed = {item["id"]: item for item in client.get("/api/runs").json()}
+    assert listed[run["id"]]["kind"] == "reconstruct-style"
+    assert listed[run["id"]]["download"] == final["download"]
+
+
+def test_a_reconstruction_can_be_cancelled(client):
+    run = reconstruct(client, "reconstruct-style", layer="relu2_1", steps=5000).json()
+    wait_for(client, run["id"], lambda r: r["progress"] and r["progress"]["done"] >= 2)
+    client.post(f"/api/runs/{run['id']}/cancel")
+    final = wait_for(client, run["id"], lambda r: r["state"] in FINAL_STATES, timeout=20)
+    assert final["state"] == "cancelled"
+    assert final["result"]["evaluations"] < 5000
+    assert client.get(final["download"]).status_code == 200
+
+
+@pytest.mark.parametrize(("kind", "extra", "message"), [
+    ("reconstruct-content", {"options": {"layers": ["relu1_2", "relu9_9"]}},
+     "unknown VGG-19 layer 'relu9_9'; valid layers: conv1_1"),
+    ("reconstruct-style", {"options": {"layer": "conv6_1"}}, "unknown VGG-19 layer 'conv6_1'"),
+    ("reconstruct-content", {"options": {"layer": "relu1_1", "layers": ["relu2_1"]}},
+     "give layer or layers, not both"),
+    ("reconstruct-content", {"options": {"layers": "relu1_1"}}, "layers must be a list"),
+    ("reconstruct-content", {"options": {"size": 4096}}, "size must be at most 2048"),
+    ("reconstruct-style", {"options": {"steps": 6000}}, "steps must be at most 5000"),
+    ("reconstruct-content", {"options": {"size": 8}}, "--size must be between 16"),
+    ("reconstruct-content", {"options": {"cumulative": True}},
+     "unknown option(s) of a reconstruction: cumulative"),
+    ("reconstruct-style", {"options": {"weights": "/etc/passwd"}},
+     "unknown option(s) of a reconstruction: weights"),
+    ("reconstruct-style", {"options": {"layers": ["relu1_1"] * 9}}, "at most 8 layers"),
+    ("reconstruct-style", {"styles": ["starry_night"]}, "takes one image, as content"),
+    ("dream", {}, "kind: choose from transfer, reconstruct-content, reconstruct-style"),
+])
+def test_bad_reconstruction_requests_get_one_clear_line(client, kind, extra, message):
+    response = client.post("/api/runs", json={"kind": kind, "content": "tubingen"} | extra)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert "\n" not in response.json()["error"]
+    assert client.get("/api/runs").json() == []
+
+
 @pytest.mark.parametrize("path", [
     "/api/runs/..%2F..%2F..%2Fetc%2Fpasswd/result.png",
     "/api/runs/../../../../etc/passwd",
@@ -327,8 +423,8 @@ def test_feature_maps_and_filters(client):
     assert filters.status_code == 200
     bad_layer = client.get("/api/experiments/features.png?image=tubingen&layer=conv9_1")
     assert bad_layer.status_code == 400 and "valid layers" in bad_layer.json()["error"]
-    not_conv = client.get("/api/experiments/filters.png?layer=relu1_1")
-    assert not_conv.status_code == 400 and "convolutions only" in not_conv.json()["error"]
+    not_conv = client.get("/api/experiments/filters.png?layer=pool1")
+    assert not_conv.status_code == 400 and "has no filters" in not_conv.json()["error"]
 
 
 def test_stopping_the_server_interrupts_a_run_and_keeps_its_image(make_client, tmp_path):

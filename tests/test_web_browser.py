@@ -155,6 +155,14 @@ def test_upload_run_watch_and_download(page, tmp_path):
         assert (result.format, result.size) == ("PNG", (32, 24))
     assert page.locator("#gallery .card").count() >= 1
     assert "steps 150" in page.text_content("#gallery .card.selected .settings")
+    page.fill("#opt-size", "64")
+    page.fill("#opt-steps", "7")
+    page.click("#content-thumbs .thumb button")  # remove the content image
+    page.click("#gallery .card.selected button.use")  # the run's images and settings return
+    assert (page.input_value("#opt-size"), page.input_value("#opt-steps"),
+            page.input_value("#opt-min_size")) == ("32", "150", "32")
+    assert page.locator("#content-thumbs .thumb span").all_text_contents() == ["photo.png"]
+    assert page.locator("#style-thumbs .thumb span").all_text_contents() == ["painting.png"]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web_page.png"), full_page=True)
 
@@ -201,3 +209,35 @@ def test_api_documentation_page_lists_the_endpoints(page, server):
     page.wait_for_selector("#endpoints h2")
     headings = page.locator("#endpoints h2").all_text_contents()
     assert "POST /api/uploads" in headings and "GET /api/runs/{run_id}/events" in headings
+
+
+def test_reconstruction_from_the_page_shows_its_figure(page, tmp_path):
+    page.select_option("#content-example", "tubingen")
+    page.select_option("#recon-kind", "reconstruct-content")
+    assert page.input_value("#recon-layers") == "relu1_2,relu2_2,relu3_2,relu4_2,relu5_2"
+    page.fill("#recon-layers", "relu1_2, relu3_2")
+    page.fill("#recon-size", "32")
+    page.fill("#recon-steps", "4")
+    page.click("#recon-start")
+    page.wait_for_function("""() => document.querySelector('#recon-status[data-state=done]') ||
+        document.getElementById('recon-message').textContent !== ''""")
+    assert page.text_content("#recon-message") == ""
+    status = page.text_content("#recon-status")
+    assert re.match(r"Done: figure of 2, \d+×\d+, 8 evaluations", status), status
+    # the figure: the original and two reconstructions of 32x21 px, side by side, titled
+    page.wait_for_function("() => document.getElementById('recon-image').naturalWidth >= 96")
+    assert page.get_attribute("#run-status", "data-state") is None  # the transfer panel is idle
+    with page.expect_download() as info:
+        page.click("#recon-download")
+    saved = tmp_path / "figure.png"
+    info.value.save_as(saved)
+    with Image.open(saved) as figure:
+        assert figure.format == "PNG" and figure.width >= 96
+    card = page.locator("#gallery .card.selected[data-kind=reconstruct-content]")
+    assert "layers relu1_2,relu3_2" in card.locator(".settings").text_content()
+    page.fill("#recon-steps", "99")
+    page.select_option("#recon-kind", "reconstruct-style")
+    card.locator("button.use").click()  # its settings back into the form
+    assert page.input_value("#recon-kind") == "reconstruct-content"
+    assert (page.input_value("#recon-layers"), page.input_value("#recon-steps")) == (
+        "relu1_2,relu3_2", "4")

@@ -23,10 +23,19 @@ from starlette.staticfiles import StaticFiles
 
 from painterly.errors import UserError
 from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_names
+from painterly.experiments import CONTENT_LAYERS, STYLE_LAYERS
 from painterly.models.vgg import CONV_NAMES, LAYER_NAMES
 from painterly.web import lab
 from painterly.web.openapi import openapi_spec
-from painterly.web.options import MAX_WEB_SIZE, MAX_WEB_STEPS, SUGGESTED, option_fields
+from painterly.web.options import (
+    MAX_RECONSTRUCTIONS,
+    MAX_WEB_SIZE,
+    MAX_WEB_STEPS,
+    RECONSTRUCTION_SUGGESTED,
+    SUGGESTED,
+    option_fields,
+    reconstruction_fields,
+)
 from painterly.web.runs import FINAL_STATES, QueueFull, RunManager
 from painterly.web.storage import DataFolder, UploadLimitReached, preview_of_example
 
@@ -118,7 +127,12 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
                        "max_upload_bytes": folder.max_upload_bytes,
                        "max_uploads": folder.max_uploads, "max_queued": manager.max_queued,
                        "max_concurrent": manager.max_concurrent},
-            "layers": list(LAYER_NAMES), "conv_layers": list(CONV_NAMES)})
+            "layers": list(LAYER_NAMES), "conv_layers": list(CONV_NAMES),
+            "reconstruction": {"fields": reconstruction_fields(),
+                               "suggested": RECONSTRUCTION_SUGGESTED,
+                               "content_layers": list(CONTENT_LAYERS),
+                               "style_layers": list(STYLE_LAYERS),
+                               "max_layers": MAX_RECONSTRUCTIONS}})
 
     async def examples(request: Request) -> Response:
         return JSONResponse([
@@ -184,7 +198,8 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
             return error("send the run as a JSON object")
         try:
             run = await run_in_threadpool(manager.submit, body.get("content"),
-                                          body.get("styles"), body.get("options"))
+                                          body.get("styles"), body.get("options"),
+                                          body.get("kind"))
         except QueueFull as problem:
             return error(str(problem), 429)
         except UserError as problem:

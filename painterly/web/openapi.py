@@ -72,7 +72,11 @@ def openapi_spec() -> dict:
                 "get": {"summary": "all runs of this data folder, newest first",
                         "responses": {"200": json_list}},
                 "post": {
-                    "summary": "start (queue) a style transfer",
+                    "summary": "start (queue) a style transfer, or one of the lecture's "
+                               "reconstruction figures (kind reconstruct-content or "
+                               "reconstruct-style: white noise optimized until chosen layers see "
+                               "what they see of the image); progress, cancel and the result "
+                               "work alike for every kind",
                     "requestBody": {"required": True, "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/RunRequest"}}}},
                     "responses": {"201": _RUN, "400": _ERROR,
@@ -92,7 +96,9 @@ def openapi_spec() -> dict:
                 "the image as it is now (rewritten every few seconds while running)",
                 {"200": _PNG, "404": _ERROR}, [RUN_ID]),
             "/api/runs/{run_id}/result.png": _get(
-                "the result, as a download", {"200": _PNG, "404": _ERROR}, [RUN_ID]),
+                "the result, as a download: the picture of a transfer, the titled figure of a "
+                "reconstruction (the original, then each reconstruction)",
+                {"200": _PNG, "404": _ERROR}, [RUN_ID]),
             "/api/experiments/features.png": _get(
                 "feature maps of one VGG-19 layer for an image, as a numbered grid",
                 {"200": _PNG, "400": _ERROR},
@@ -110,22 +116,49 @@ def openapi_spec() -> dict:
                 "id": {"type": "string"}, "name": {"type": "string"},
                 "width": {"type": "integer"}, "height": {"type": "integer"},
                 "created": {"type": "number"}, "preview": {"type": "string"}}},
-            "RunRequest": {"type": "object", "required": ["content", "styles"], "properties": {
-                "content": {"type": "string", "description": "upload id or example name"},
+            "RunRequest": {"type": "object", "required": ["content"], "properties": {
+                "kind": {"enum": ["transfer", "reconstruct-content", "reconstruct-style"],
+                         "default": "transfer"},
+                "content": {"type": "string", "description": "upload id or example name: the "
+                            "content image of a transfer, the image a reconstruction reconstructs "
+                            "(for reconstruct-style usually a painting)"},
                 "styles": {"type": "array", "items": {"type": "string"}, "minItems": 1,
-                           "maxItems": 8},
-                "options": {"type": "object", "description": "fields of TransferOptions, as "
-                            "listed by GET /api/options (defaults apply to those left out)"}}},
+                           "maxItems": 8, "description": "transfers only (required there)"},
+                "options": {"description": "defaults apply to those left out", "oneOf": [
+                    {"type": "object", "title": "transfer", "description": "fields of "
+                     "TransferOptions, as listed by GET /api/options under fields"},
+                    {"$ref": "#/components/schemas/ReconstructionOptions"}]}}},
+            "ReconstructionOptions": {
+                "type": "object", "title": "reconstruct-content, reconstruct-style",
+                "description": "layer or layers, cumulative (style only), and the fields listed "
+                               "by GET /api/options under reconstruction.fields (size, steps, "
+                               "seed, noise, optimizer, ...), with the limits of transfers",
+                "properties": {
+                    "layer": {"type": "string", "description": "one VGG-19 layer, e.g. relu4_2"},
+                    "layers": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                               "maxItems": 8, "description": "content: one reconstruction per "
+                               "layer, side by side (default [relu4_2]); style: one texture "
+                               "from all of them (default relu1_1 ... relu5_1)"},
+                    "cumulative": {"type": "boolean", "default": False, "description":
+                                   "style only: one texture per prefix of layers (a; a+b; "
+                                   "a+b+c; ...), the lecture's figure"},
+                    "size": {"type": "integer"}, "steps": {"type": "integer"}}},
             "Run": {"type": "object", "properties": {
                 "id": {"type": "string"},
+                "kind": {"enum": ["transfer", "reconstruct-content", "reconstruct-style"]},
                 "state": {"enum": ["queued", "running", "done", "cancelled", "failed",
                                    "interrupted"]},
                 "queue_position": {"type": ["integer", "null"],
                                    "description": "1 = next to start; null when not waiting"},
                 "progress": {"type": ["object", "null"], "description":
                              "scale, scales, width, height, step, steps, done, total, loss, "
-                             "content_loss, style_loss, elapsed, eta (seconds)"},
-                "result": {"type": ["object", "null"]}, "error": {"type": ["string", "null"]},
+                             "content_loss, style_loss, elapsed, eta (seconds); for a "
+                             "reconstruction also part, parts (which reconstruction of the "
+                             "figure) and layers (its layers, joined by +)"},
+                "result": {"type": ["object", "null"], "description": "width, height, "
+                           "evaluations, seconds, loss; for a reconstruction also "
+                           "reconstructions: [{layers, evaluations, loss, start_loss, psnr, "
+                           "loss_reduction}]"}, "error": {"type": ["string", "null"]},
                 "image": {"type": ["string", "null"]}, "download": {"type": ["string", "null"]},
                 "image_version": {"type": "integer"}, "options": {"type": "object"},
                 "content": {"type": "string"}, "styles": {"type": "array"}}},

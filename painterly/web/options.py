@@ -1,6 +1,8 @@
 """Settings of a run as the web page and the HTTP API see them: the fields of
-:class:`~painterly.transfer.TransferOptions` (defaults from there, nothing redefined), minus those
-that name files on the server, with the types coerced from JSON and a few server limits."""
+:class:`~painterly.transfer.TransferOptions` for a transfer, of
+:class:`~painterly.experiments.ReconstructionOptions` (plus the layers) for a reconstruction
+(defaults from there, nothing redefined), minus those that name files or hardware of the server,
+with the types coerced from JSON and a few server limits."""
 
 from __future__ import annotations
 
@@ -9,12 +11,15 @@ import math
 from typing import Any
 
 from painterly.errors import UserError
+from painterly.experiments import CONTENT_LAYERS, STYLE_LAYERS, ReconstructionOptions
 from painterly.layers import POOLING_KINDS
 from painterly.losses import LAYER_WEIGHT_SCHEMES
-from painterly.models.vgg import LAYER_NAMES
+from painterly.models.vgg import LAYER_NAMES, check_layers
 from painterly.optimize import METHODS
 from painterly.transfer import INIT_CHOICES, TransferOptions
 
+RUN_KINDS = ("transfer", "reconstruct-content", "reconstruct-style")
+"""What a run computes: a style transfer, or one of the lecture's reconstruction figures."""
 HIDDEN = frozenset({"weights", "weights_layout", "device", "mask", "masks", "trace"})
 """Options the page and the API never set: they name files or hardware of the server (and no
 text option may hold a path: see :func:`parse_options`)."""
@@ -22,6 +27,8 @@ MAIN = ("size", "steps", "time_budget", "style_weight", "style_scale", "preserve
 """Options shown outside the "advanced" section (when TransferOptions has them)."""
 MAX_WEB_SIZE = 2048
 MAX_WEB_STEPS = 5000
+MAX_RECONSTRUCTIONS = 8
+"""Most reconstructions (layers, or layer sets) in one figure."""
 CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": METHODS, "pooling": POOLING_KINDS, "init": INIT_CHOICES,
     "content_layer": LAYER_NAMES, "layer_weights": LAYER_WEIGHT_SCHEMES,
@@ -43,9 +50,12 @@ LABELS = {
     "layer_weights": "Style layer weights", "style_blend": "Style blend (one weight per style)",
     "init": "Start from", "optimizer": "Optimizer", "learning_rate": "Learning rate (Adam)",
     "history": "L-BFGS history", "pooling": "Pooling",
+    "noise": "Start noise (amplitude)",
 }
 SUGGESTED = {"size": 384}
 """Starting values on the page that differ from the library defaults: a CPU-friendly size."""
+RECONSTRUCTION_SUGGESTED = {"size": 128, "steps": 100}
+"""The same for reconstructions: a figure of five took 30 s on one CPU core."""
 
 
 def _kind(field: dataclasses.Field, default: Any) -> str:
@@ -67,11 +77,12 @@ def _kind(field: dataclasses.Field, default: Any) -> str:
     return "text"
 
 
-def option_fields() -> list[dict]:
-    """Every settable option with its default, kind, label, choices and section."""
-    defaults = TransferOptions()
+def option_fields(options_class: type = TransferOptions) -> list[dict]:
+    """Every settable option of ``options_class`` with its default, kind, label, choices and
+    section."""
+    defaults = options_class()
     described = []
-    for field in dataclasses.fields(TransferOptions):
+    for field in dataclasses.fields(options_class):
         if field.name in HIDDEN:
             continue
         default = getattr(defaults, field.name)
@@ -108,6 +119,60 @@ def parse_options(raw: Any) -> dict:
     if opts.init not in INIT_CHOICES:
         raise UserError(f"init: choose from {', '.join(INIT_CHOICES)}")
     return options
+
+
+def reconstruction_fields() -> list[dict]:
+    """The settable options of a reconstruction (size, steps, seed, noise, optimizer, ...)."""
+    return option_fields(ReconstructionOptions)
+
+
+def parse_reconstruction_options(kind: str, raw: Any) -> dict:
+    """JSON settings of a reconstruction -> ``{"layers": [...], ...}`` (plus ``"cumulative":
+    bool`` for a style reconstruction) and the given fields of ReconstructionOptions, validated;
+    UserError (one line) for anything wrong.
+
+    ``layer`` (one name) or ``layers`` (a list: one content reconstruction per layer; for style,
+    one texture from all of them, or with ``cumulative`` one per prefix: a, a+b, a+b+c, ...)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise UserError("options must be a JSON object")
+    raw = dict(raw)
+    if "layer" in raw and "layers" in raw:
+        raise UserError("give layer or layers, not both")
+    layer = raw.pop("layer", None)
+    if layer is not None:
+        if not isinstance(layer, str):
+            raise UserError("layer must be the name of one VGG-19 layer, e.g. relu4_2")
+        layers = [layer]
+    else:
+        default = ["relu4_2"] if kind == "reconstruct-content" else list(STYLE_LAYERS)
+        layers = raw.pop("layers", default)
+        if not isinstance(layers, list) or not layers or not all(
+                isinstance(name, str) for name in layers):
+            raise UserError("layers must be a list of one or more VGG-19 layer names, e.g. "
+                            + ",".join(CONTENT_LAYERS if kind == "reconstruct-content"
+                                       else STYLE_LAYERS))
+    if len(layers) > MAX_RECONSTRUCTIONS:
+        raise UserError(f"at most {MAX_RECONSTRUCTIONS} layers on the web page")
+    check_layers(layers)
+    options: dict[str, Any] = {"layers": list(layers)}
+    if kind == "reconstruct-style":
+        cumulative = raw.pop("cumulative", False)
+        if not isinstance(cumulative, bool):
+            raise UserError("cumulative must be true or false")
+        options["cumulative"] = cumulative
+    fields = {field["name"]: field for field in reconstruction_fields()}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise UserError(f"unknown option(s) of a reconstruction: {', '.join(unknown)}")
+    given = {name: _coerce(fields[name], value) for name, value in raw.items()}
+    opts = ReconstructionOptions(**given).validated()
+    if opts.size > MAX_WEB_SIZE:
+        raise UserError(f"size must be at most {MAX_WEB_SIZE} px on the web page")
+    if opts.steps > MAX_WEB_STEPS:
+        raise UserError(f"steps must be at most {MAX_WEB_STEPS} on the web page")
+    return options | given
 
 
 def _coerce(field: dict, value: Any) -> Any:

@@ -1,21 +1,25 @@
 """Runs of ``painterly serve``: a queue, a bounded number of worker threads that call
-:func:`painterly.transfer.transfer` (PyTorch releases the GIL while it computes), cancellation
-through ``should_stop``, and state kept in ``runs/<id>/run.json`` so a reload finds everything."""
+:func:`painterly.transfer.transfer` or, for the lecture's reconstruction figures, the
+reconstructions of :mod:`painterly.experiments` (PyTorch releases the GIL while it computes),
+cancellation through ``should_stop``, and state kept in ``runs/<id>/run.json`` so a reload finds
+everything."""
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
 import torch
+from PIL import Image
 
-from painterly import images
+from painterly import experiments, images
 from painterly.errors import UserError
 from painterly.transfer import Progress, transfer
-from painterly.web.options import parse_options
+from painterly.web.options import RUN_KINDS, parse_options, parse_reconstruction_options
 from painterly.web.storage import DataFolder, new_id, read_json, write_json
 
 log = logging.getLogger("painterly.web")
@@ -24,6 +28,8 @@ ACTIVE_STATES = ("queued", "running")
 FINAL_STATES = ("done", "cancelled", "failed", "interrupted")
 MAX_QUEUED = 8
 """Runs waiting beyond this are refused (HTTP 429)."""
+MIN_TILE_HEIGHT = 96
+"""Reconstructions smaller than this are enlarged in their figure, so that its titles fit."""
 SNAPSHOT_SECONDS = 2.0
 """The live image is rewritten at most this often (and after each scale)."""
 
@@ -51,12 +57,15 @@ class Run:
     """Grows with every change; the event stream sends the state when it does."""
     names: dict = field(default_factory=dict)
     """Display names of the images (file names of uploads)."""
+    kind: str = "transfer"
+    """One of RUN_KINDS; for a reconstruction ``content`` is the image reconstructed and
+    ``styles`` is empty (run.json files of older versions have no kind: transfers)."""
     stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def as_dict(self, position: int | None = None) -> dict:
         base = f"/api/runs/{self.id}"
         return {
-            "id": self.id, "content": self.content, "styles": self.styles,
+            "id": self.id, "kind": self.kind, "content": self.content, "styles": self.styles,
             "names": self.names, "options": self.options, "created": self.created,
             "state": self.state, "queue_position": position, "progress": self.progress,
             "error": self.error, "result": self.result, "started": self.started,
@@ -72,6 +81,11 @@ class Run:
         return data
 
 
+def _finite(value: float, digits: int = 2) -> float | None:
+    """``value`` rounded, or None where JSON has no number for it (inf, nan)."""
+    return round(value, digits) if math.isfinite(value) else None
+
+
 def _progress_dict(event: Progress) -> dict:
     return {"scale": event.scale + 1, "scales": event.scales, "width": event.size[0],
             "height": event.size[1], "step": event.step, "steps": event.steps,
@@ -79,6 +93,18 @@ def _progress_dict(event: Progress) -> dict:
             "content_loss": event.terms.content, "style_loss": event.terms.style,
             "elapsed": round(event.elapsed, 2),
             "eta": None if event.eta is None else round(event.eta, 1)}
+
+
+def _parts(run: Run) -> list[str]:
+    """The reconstructions of a reconstruction run, named by their layers ('relu1_1+relu2_1');
+    empty for a transfer."""
+    if run.kind == "transfer":
+        return []
+    layers = run.options["layers"]
+    if run.kind == "reconstruct-content":
+        return list(layers)
+    sets = experiments.cumulative(layers) if run.options.get("cumulative") else [layers]
+    return ["+".join(names) for names in sets]
 
 
 class RunManager:
@@ -108,6 +134,8 @@ class RunManager:
                 continue
             allowed = set(Run.__dataclass_fields__) - {"stop"}
             run = Run(**{key: value for key, value in data.items() if key in allowed})
+            if run.kind not in RUN_KINDS:  # written by a newer version
+                continue
             if run.state in ACTIVE_STATES:
                 run.state = "interrupted"
                 run.error = "the server stopped before this run finished"
@@ -115,18 +143,28 @@ class RunManager:
             self.runs[run.id] = run
 
     # requests
-    def submit(self, content: str, styles: list[str], raw_options: dict | None) -> Run:
-        """Queue a run; UserError for a bad image reference or option, QueueFull when full."""
+    def submit(self, content: str, styles: list[str] | None, raw_options: dict | None,
+               kind: str | None = None) -> Run:
+        """Queue a run; UserError for a bad kind, image reference or option, QueueFull when
+        full. A reconstruction takes one image (``content``) and no styles."""
+        kind = "transfer" if kind is None else kind
+        if kind not in RUN_KINDS:
+            raise UserError(f"kind: choose from {', '.join(RUN_KINDS)}")
         if not isinstance(content, str) or not content:
             raise UserError("content: give an upload id or a built-in example's name")
-        if not isinstance(styles, list) or not styles or not all(
-                isinstance(style, str) for style in styles):
-            raise UserError("styles: give a list of one or more upload ids or example names")
-        if len(styles) > 8:
-            raise UserError("at most 8 style images")
+        if kind == "transfer":
+            if not isinstance(styles, list) or not styles or not all(
+                    isinstance(style, str) for style in styles):
+                raise UserError("styles: give a list of one or more upload ids or example names")
+            if len(styles) > 8:
+                raise UserError("at most 8 style images")
+        elif styles:
+            raise UserError(f"{kind} takes one image, as content, and no styles")
+        styles = list(styles or [])
         for reference in (content, *styles):
             self.folder.resolve_image(reference)
-        options = parse_options(raw_options)
+        options = parse_options(raw_options) if kind == "transfer" else \
+            parse_reconstruction_options(kind, raw_options)
         names = {}
         for reference in (content, *styles):
             upload = self.folder.get_upload(reference)
@@ -137,7 +175,7 @@ class RunManager:
             if len(self.pending) >= self.max_queued:
                 raise QueueFull(f"{len(self.pending)} runs are already waiting, the limit: "
                                 "try again when one has finished")
-            run = Run(new_id(), content, list(styles), options, time.time(), names=names)
+            run = Run(new_id(), content, styles, options, time.time(), names=names, kind=kind)
             (self.folder.runs_dir / run.id).mkdir()
             self.runs[run.id] = run
             self.pending.append(run.id)
@@ -210,10 +248,17 @@ class RunManager:
         folder = self.folder.runs_dir / run.id
         last_image = 0.0
         last_save = time.monotonic()
+        parts = _parts(run)
+        part, last_step = 0, 0
 
         def on_progress(event: Progress) -> None:
-            nonlocal last_save
+            nonlocal last_save, part, last_step
             run.progress = _progress_dict(event)
+            if parts:  # which reconstruction of the figure: the step count starts again
+                if event.step <= last_step or part == 0:
+                    part = min(part + 1, len(parts))
+                last_step = event.step
+                run.progress |= {"part": part, "parts": len(parts), "layers": parts[part - 1]}
             now = time.monotonic()
             save = now - last_save >= self.snapshot_seconds
             if save:
@@ -231,27 +276,74 @@ class RunManager:
             self._touch(run)
 
         try:
-            content = self.folder.resolve_image(run.content)
-            styles = [self.folder.resolve_image(style) for style in run.styles]
-            result = transfer(content, styles, progress=on_progress, snapshot=on_snapshot,
-                              save_every=1, should_stop=run.stop.is_set, **run.options)
+            if run.kind == "transfer":
+                picture = self._transfer(run, on_progress, on_snapshot)
+            else:
+                picture = self._reconstruct(run, on_progress, on_snapshot)
         except UserError as error:
             self._finish(run, "failed", str(error))
             return
-        images.save_image(result.tensor, folder / "result.png")
-        images.save_image(result.tensor, folder / "current.png")
+        images.save_image(picture, folder / "result.png")
+        images.save_image(picture, folder / "current.png")
         run.image_version += 1
+        if self.closing:
+            self._finish(run, "interrupted", "the server stopped before this run finished; "
+                                             "the best image so far is kept")
+        else:
+            self._finish(run, "cancelled" if run.stop.is_set() else "done", None)
+
+    def _transfer(self, run: Run, on_progress, on_snapshot) -> torch.Tensor:
+        """A style transfer; its result (the picture) goes into ``run.result``."""
+        content = self.folder.resolve_image(run.content)
+        styles = [self.folder.resolve_image(style) for style in run.styles]
+        result = transfer(content, styles, progress=on_progress, snapshot=on_snapshot,
+                          save_every=1, should_stop=run.stop.is_set, **run.options)
         terms = result.terms
         run.result = {"width": result.image.width, "height": result.image.height,
                       "evaluations": result.evaluations, "seconds": round(result.seconds, 2),
                       "loss": terms.total if terms else None,
                       "content_loss": terms.content if terms else None,
                       "style_loss": terms.style if terms else None}
-        if self.closing:
-            self._finish(run, "interrupted", "the server stopped before this run finished; "
-                                             "the best image so far is kept")
+        return result.tensor
+
+    def _reconstruct(self, run: Run, on_progress, on_snapshot) -> Image.Image:
+        """A content or style reconstruction figure (one or more reconstructions from white
+        noise, after the original), as ``painterly reconstruct-content/-style --grid`` makes."""
+        options = dict(run.options)
+        layers = options.pop("layers")
+        cumulative = options.pop("cumulative", False)
+        image = self.folder.resolve_image(run.content)
+        started = time.perf_counter()
+        callbacks = {"progress": on_progress, "snapshot": on_snapshot,
+                     "should_stop": run.stop.is_set}
+        if run.kind == "reconstruct-content":
+            results = experiments.reconstruct_content(image, layers, **callbacks, **options)
+            what = "content"
+        elif cumulative:
+            results = experiments.reconstruct_style_cumulative(image, layers, **callbacks,
+                                                               **options)
+            what = "style"
         else:
-            self._finish(run, "cancelled" if run.stop.is_set() else "done", None)
+            results = [experiments.reconstruct_style(image, layers, **callbacks, **options)]
+            what = "style"
+        first = results[0].image
+        steps = options.get("steps", experiments.ReconstructionOptions.steps)
+        figure = experiments.reconstruction_figure(
+            results, heading=f"{what} reconstruction from white noise, "
+                             f"{first.width}x{first.height}, {steps} steps",
+            tile_height=max(first.height, MIN_TILE_HEIGHT))
+        run.result = {
+            "width": figure.width, "height": figure.height,
+            "evaluations": sum(result.evaluations for result in results),
+            "seconds": round(time.perf_counter() - started, 2),
+            "loss": results[-1].terms.total,
+            "reconstructions": [
+                {"layers": list(result.layers), "evaluations": result.evaluations,
+                 "loss": result.terms.total, "start_loss": result.start_terms.total,
+                 "psnr": _finite(result.psnr),
+                 "loss_reduction": _finite(result.loss_reduction, 1)}
+                for result in results]}
+        return figure
 
     def _finish(self, run: Run, state: str, error: str | None) -> None:
         with self.changed:

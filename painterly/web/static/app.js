@@ -3,8 +3,18 @@
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  fields: [], limits: {}, content: null, styles: [], runId: null, events: null,
+  fields: [], limits: {}, content: null, styles: [], reconstruction: null,
 };
+// Where a run is shown: the result panel (transfers) or the reconstructions block of the lab.
+// One implementation (attach, render, cancel) serves both.
+const views = {
+  transfer: {status: "run-status", bar: "run-progress", image: "run-image", download: "download",
+             cancel: "cancel", message: "start-message", runId: null, events: null},
+  reconstruct: {status: "recon-status", bar: "recon-progress", image: "recon-image",
+                download: "recon-download", cancel: "recon-cancel", message: "recon-message",
+                runId: null, events: null},
+};
+const viewOf = (run) => views[!run.kind || run.kind === "transfer" ? "transfer" : "reconstruct"];
 const FINAL = ["done", "cancelled", "failed", "interrupted"];
 const SKIP_FIELDS = ["style_weight"];  // set by the balance slider
 
@@ -202,6 +212,7 @@ async function loadOptions() {
   showBalance();
   for (const name of options.layers) $("feature-layer").append(el("option", {value: name, text: name}));
   for (const name of options.conv_layers) $("filter-layer").append(el("option", {value: name, text: name}));
+  setUpReconstructions(options);
 }
 
 function collectOptions() {
@@ -226,13 +237,8 @@ async function start() {
   }
   $("start").disabled = true;
   try {
-    const run = await api("/api/runs", {
-      method: "POST", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({content: state.content.ref, styles: state.styles.map((s) => s.ref),
-                            options: collectOptions()}),
-    });
-    attach(run.id);
-    loadGallery();
+    await submit(views.transfer, {content: state.content.ref, styles: state.styles.map((s) => s.ref),
+                                  options: collectOptions()});
   } catch (error) {
     message.textContent = error.message;
   } finally {
@@ -252,12 +258,14 @@ function describeProgress(run) {
   if (run.state === "running" && !p) return "Starting (loading the network)…";
   if (run.state === "running") {
     const scale = p.scales > 1 ? `scale ${p.scale}/${p.scales} (${p.width}×${p.height}), ` : "";
-    return `Running: ${scale}step ${p.step}/${p.steps}, ${p.done}/${p.total} overall, ` +
+    const part = p.parts ? `reconstruction ${p.part}/${p.parts} (${p.layers}), ` : "";
+    return `Running: ${scale}${part}step ${p.step}/${p.steps}, ${p.done}/${p.total} overall, ` +
       `loss ${p.loss.toPrecision(4)}, ETA ${clock(p.eta)}`;
   }
   if (run.state === "done") {
     const r = run.result;
-    return `Done: ${r.width}×${r.height}, ${r.evaluations} evaluations in ${r.seconds} s, ` +
+    const what = r.reconstructions ? `figure of ${r.reconstructions.length}, ` : "";
+    return `Done: ${what}${r.width}×${r.height}, ${r.evaluations} evaluations in ${r.seconds} s, ` +
       `loss ${r.loss === null ? "–" : r.loss.toPrecision(4)}.`;
   }
   if (run.state === "cancelled") return "Cancelled" + (run.result ? ": the best image so far is kept." : ".");
@@ -265,15 +273,20 @@ function describeProgress(run) {
 }
 
 function render(run) {
-  if (run.id !== state.runId) return;
-  $("run-status").textContent = describeProgress(run);
-  $("run-status").dataset.state = run.state;
-  const bar = $("run-progress");
+  const view = viewOf(run);
+  if (run.id !== view.runId) return;
+  $(view.status).textContent = describeProgress(run);
+  $(view.status).dataset.state = run.state;
+  const bar = $(view.bar);
   bar.max = run.progress ? run.progress.total : 1;
   bar.value = run.state === "done" ? bar.max : (run.progress ? run.progress.done : 0);
-  $("run-content").src = imageUrl(run.content);
-  $("run-style").src = imageUrl(run.styles[0]);
-  const image = $("run-image");
+  if (view === views.transfer) {
+    $("run-content").src = imageUrl(run.content);
+    $("run-style").src = imageUrl(run.styles[0]);
+    $("run-caption").textContent = run.state === "done" ? "result" : `${run.state}`;
+  }
+  const image = $(view.image);
+  image.classList.toggle("live", !FINAL.includes(run.state));  // the image forming, enlarged
   if (run.image && image.dataset.version !== String(run.image_version)) {
     image.src = `${run.image}?v=${run.image_version}`;
     image.dataset.version = String(run.image_version);
@@ -281,8 +294,7 @@ function render(run) {
     image.removeAttribute("src");
     image.dataset.version = "0";
   }
-  $("run-caption").textContent = run.state === "done" ? "result" : `${run.state}`;
-  const download = $("download");
+  const download = $(view.download);
   if (run.download) {
     download.href = run.download;
     download.setAttribute("download", `painterly-${run.id}.png`);
@@ -290,42 +302,60 @@ function render(run) {
   } else {
     download.classList.add("hidden");
   }
-  $("cancel").disabled = FINAL.includes(run.state);
-  for (const card of document.querySelectorAll(".card")) {
-    card.classList.toggle("selected", card.dataset.run === run.id);
+  $(view.cancel).disabled = FINAL.includes(run.state);
+  markSelected();
+}
+
+function markSelected() {
+  const shown = [views.transfer.runId, views.reconstruct.runId];
+  for (const node of document.querySelectorAll(".card")) {
+    node.classList.toggle("selected", shown.includes(node.dataset.run));
   }
 }
 
-function attach(runId) {
-  if (state.events) state.events.close();
-  state.runId = runId;
+function select(view, runId) {
+  if (view.events) { view.events.close(); view.events = null; }
+  view.runId = runId;
   history.replaceState(null, "", `#run=${runId}`);
-  const events = new EventSource(`/api/runs/${runId}/events`);
-  state.events = events;
+}
+
+function attach(run) {
+  const view = viewOf(run);
+  select(view, run.id);
+  const events = new EventSource(`/api/runs/${run.id}/events`);
+  view.events = events;
   events.addEventListener("state", (event) => {
-    const run = JSON.parse(event.data);
-    render(run);
-    updateCard(run);
-    if (FINAL.includes(run.state)) {
+    const current = JSON.parse(event.data);
+    render(current);
+    updateCard(current);
+    if (FINAL.includes(current.state)) {
       events.close();
-      if (state.events === events) state.events = null;
+      if (view.events === events) view.events = null;
       loadGallery();
     }
   });
   events.onerror = () => {
     // the server went away: EventSource retries by itself; show the last known state
-    const status = $("run-status");
+    const status = $(view.status);
     if (!status.textContent.endsWith("retrying…)")) status.textContent += " (connection lost, retrying…)";
   };
 }
 
-async function cancel() {
-  if (!state.runId) return;
+async function cancel(view) {
+  if (!view.runId) return;
   try {
-    render(await api(`/api/runs/${state.runId}/cancel`, {method: "POST"}));
+    render(await api(`/api/runs/${view.runId}/cancel`, {method: "POST"}));
   } catch (error) {
-    $("start-message").textContent = error.message;
+    $(view.message).textContent = error.message;
   }
+}
+
+async function submit(view, body) {
+  const run = await api("/api/runs", {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+  });
+  attach(run);
+  loadGallery();
 }
 
 function settingsText(run) {
@@ -334,13 +364,22 @@ function settingsText(run) {
   return parts.length ? parts.join(" · ") : "defaults";
 }
 
+const KIND_TITLES = {"reconstruct-content": "content reconstruction of",
+                     "reconstruct-style": "style reconstruction of"};
+
 function card(run) {
   const names = run.names || {};
-  const title = `${names[run.content] || run.content} × ${run.styles.map((s) => names[s] || s).join(" + ")}`;
-  const node = el("div", {class: "card", "data-run": run.id, tabindex: "0"});
+  const name = (ref) => names[ref] || ref;
+  const title = run.kind in KIND_TITLES ? `${KIND_TITLES[run.kind]} ${name(run.content)}` :
+    `${name(run.content)} × ${run.styles.map(name).join(" + ")}`;
+  const node = el("div", {class: "card", "data-run": run.id, "data-kind": run.kind || "transfer",
+                          tabindex: "0"});
+  const use = el("button", {type: "button", class: "use", text: "Use these settings",
+                            title: "put this run's images and settings into the form"});
+  use.addEventListener("click", (event) => { event.stopPropagation(); useSettings(run); });
   node.append(el("img", {alt: title, src: run.image ? `${run.image}?v=${run.image_version}` : imageUrl(run.content)}),
     el("div", {text: title}), el("div", {class: "state", text: run.state}),
-    el("div", {class: "settings", text: settingsText(run)}));
+    el("div", {class: "settings", text: settingsText(run)}), use);
   node.addEventListener("click", () => attachOrShow(run.id));
   return node;
 }
@@ -362,24 +401,65 @@ function updateCard(run) {
 async function attachOrShow(runId) {
   const run = await api(`/api/runs/${runId}`);
   if (FINAL.includes(run.state)) {
-    if (state.events) { state.events.close(); state.events = null; }
-    state.runId = runId;
-    history.replaceState(null, "", `#run=${runId}`);
+    select(viewOf(run), run.id);
     render(run);
   } else {
-    attach(runId);
+    attach(run);
   }
 }
 
 async function loadGallery() {
   const runs = await api("/api/runs");
   $("gallery").replaceChildren(...runs.map(card));
-  if (state.runId) {
-    for (const node of document.querySelectorAll(".card")) {
-      node.classList.toggle("selected", node.dataset.run === state.runId);
-    }
-  }
+  markSelected();
   return runs;
+}
+
+// ---------- a gallery run's settings back into the form ----------
+
+function imageItem(run, ref) {
+  const names = run.names || {};
+  return {ref, name: (names[ref] || ref).replace(/_/g, " "), preview: imageUrl(ref)};
+}
+
+function setField(field, value) {
+  const input = $(`opt-${field.name}`);
+  if (!input) return;
+  if (field.kind === "bool") input.checked = Boolean(value);
+  else if (value === null || value === undefined) input.value = "";
+  else input.value = Array.isArray(value) ? value.join(",") : value;
+}
+
+function useSettings(run) {
+  if (run.kind in KIND_TITLES) {
+    const style = run.kind === "reconstruct-style";
+    if (style) state.styles = [imageItem(run, run.content)]; else state.content = imageItem(run, run.content);
+    $("recon-kind").value = run.kind;
+    showReconstructionKind(false);
+    const options = run.options;
+    $("recon-layers").value = options.layers.join(",");
+    $("recon-cumulative").checked = Boolean(options.cumulative);
+    for (const name of ["size", "steps"]) {
+      const field = state.reconstruction.fields.find((f) => f.name === name);
+      $(`recon-${name}`).value = name in options ? options[name] : field.default;
+    }
+    showThumbs();
+    $("reconstructions").scrollIntoView();
+    return;
+  }
+  state.content = imageItem(run, run.content);
+  state.styles = run.styles.map((ref) => imageItem(run, ref));
+  for (const field of state.fields) {
+    if (SKIP_FIELDS.includes(field.name)) continue;
+    setField(field, field.name in run.options ? run.options[field.name] : field.default);
+  }
+  const weight = state.fields.find((f) => f.name === "style_weight");
+  const given = run.options.style_weight;
+  const balance = given ? Math.log10(given / weight.default) : 0;
+  $("balance").value = String(Math.max(-2, Math.min(2, Math.round(balance * 10) / 10)));
+  showBalance();
+  showThumbs();
+  $("settings").scrollIntoView();
 }
 
 // ---------- experiments ----------
@@ -395,7 +475,57 @@ function showFigure(kind, url) {
   }).catch((error) => { message.textContent = error.message; });
 }
 
+function showReconstructionKind(fillLayers = true) {
+  const style = $("recon-kind").value === "reconstruct-style";
+  const r = state.reconstruction;
+  const standard = style ? r.style_layers : r.content_layers;
+  if (fillLayers) $("recon-layers").value = standard.join(",");
+  $("recon-layers-hint").textContent = style ?
+    `comma-separated; cumulative: one texture from the first, one from the first two, …` :
+    `comma-separated: one reconstruction each, side by side (the lecture: ${r.content_layers.join(",")})`;
+  $("recon-cumulative-field").classList.toggle("hidden", !style);
+}
+
+function setUpReconstructions(options) {
+  const r = options.reconstruction;
+  state.reconstruction = r;
+  for (const name of ["size", "steps"]) {
+    const field = r.fields.find((f) => f.name === name);
+    $(`recon-${name}`).value = name in r.suggested ? r.suggested[name] : field.default;
+  }
+  $("recon-kind").addEventListener("change", () => showReconstructionKind());
+  showReconstructionKind();
+}
+
+async function startReconstruction() {
+  const view = views.reconstruct;
+  const message = $(view.message);
+  message.textContent = "";
+  const kind = $("recon-kind").value;
+  const style = kind === "reconstruct-style";
+  const image = style ? state.styles[0] : state.content;
+  if (!image || image.pending) {
+    message.textContent = style ? "Choose a style image first." : "Choose a content image first.";
+    return;
+  }
+  const options = {
+    layers: $("recon-layers").value.split(",").map((part) => part.trim()).filter(Boolean),
+    size: Number($("recon-size").value), steps: Number($("recon-steps").value),
+  };
+  if (style) options.cumulative = $("recon-cumulative").checked;
+  $("recon-start").disabled = true;
+  try {
+    await submit(view, {kind, content: image.ref, options});
+  } catch (error) {
+    message.textContent = error.message;
+  } finally {
+    $("recon-start").disabled = false;
+  }
+}
+
 function setUpLab() {
+  $("recon-start").addEventListener("click", startReconstruction);
+  $("recon-cancel").addEventListener("click", () => cancel(views.reconstruct));
   $("show-features").addEventListener("click", () => {
     if (!state.content || !state.content.ref) {
       $("features-message").textContent = "Choose a content image first."; return;
@@ -415,13 +545,18 @@ async function main() {
   setUpDrop("style");
   setUpLab();
   $("start").addEventListener("click", start);
-  $("cancel").addEventListener("click", cancel);
+  $("cancel").addEventListener("click", () => cancel(views.transfer));
   await Promise.all([loadOptions(), loadExamples()]);
   const runs = await loadGallery();
+  // re-attach: the run named in the address, and the newest unfinished run of each view
   const match = location.hash.match(/run=([0-9a-f]{16})/);
-  const active = runs.find((run) => !FINAL.includes(run.state));
-  const chosen = match ? match[1] : (active ? active.id : null);
-  if (chosen && runs.some((run) => run.id === chosen)) await attachOrShow(chosen);
+  const named = match ? runs.find((run) => run.id === match[1]) : null;
+  for (const view of Object.values(views)) {
+    const mine = runs.filter((run) => viewOf(run) === view);
+    const chosen = named && viewOf(named) === view ? named :
+      mine.find((run) => !FINAL.includes(run.state));
+    if (chosen) await attachOrShow(chosen.id);
+  }
   document.body.dataset.ready = "true";
 }
 

@@ -134,7 +134,7 @@ def main() -> None:
 def _ladder_sizes(content: Image.Image, options: TransferOptions) -> list[tuple[int, int]]:
     from painterly.schedule import ladder
 
-    return ladder(*content.size, options.size, options.min_size)
+    return ladder(*content.size, options.size, options.min_size, options.scale_ratio)
 
 
 if __name__ == "__main__":

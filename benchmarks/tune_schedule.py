@@ -50,7 +50,7 @@ def main() -> None:
         path = args.output_dir / f"{Path(args.style).stem}_{text.replace(',', '_')}.png"
         images.save_image(result.tensor, path)
         sizes = dict(enumerate(w * h for w, h in ladder(*content.size, opts.size,
-                                                          opts.min_size)))
+                                                          opts.min_size, opts.scale_ratio)))
         top = result.image.size[0] * result.image.size[1]
         terms = score(path, content, style, opts)
         print(json.dumps({"schedule": text, "loss": terms.total, "style": terms.style,

@@ -29,12 +29,12 @@ from painterly.errors import UserError
 from painterly.losses import LossTerms, PerceptualLoss
 from painterly.models.vgg import CONV_NAMES, check_layers, load_vgg19
 from painterly.optimize import METHODS, StopRequested, optimize_pixels
+from painterly.schedule import build
 from painterly.transfer import (
     MAX_SIZE,
     Progress,
     SnapshotCallback,
     TransferOptions,
-    ladder,
     transfer,
 )
 
@@ -397,8 +397,8 @@ def image_title(source: images.ImageSource, fallback: str) -> str:
 
 def _transfer_total(content: Image.Image, options: dict) -> int:
     opts = TransferOptions(**options).validated()
-    rungs = ladder(*content.size, opts.size, opts.min_size)
-    return opts.coarse_steps * (len(rungs) - 1) + opts.steps
+    return sum(rung.steps for rung in build(*content.size, opts.size, opts.min_size,
+                                            opts.coarse_steps, opts.steps, opts.scale_ratio))
 
 
 @dataclass

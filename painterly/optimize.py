@@ -28,6 +28,8 @@ from scipy.optimize import Bounds, minimize
 from painterly.losses import LossTerms
 
 METHODS = ("lbfgs", "adam", "lbfgs-unbounded")
+FIRST_STEP = 0.1
+"""Largest pixel change (of the 0..1 range) of L-BFGS-B's first trial step."""
 
 LossFunction = Callable[[torch.Tensor], tuple[torch.Tensor, LossTerms]]
 EvaluationCallback = Callable[[int, LossTerms, torch.Tensor], None]
@@ -100,12 +102,20 @@ def optimize_pixels(loss_fn: LossFunction, image: torch.Tensor, *, steps: int,
 
 
 def _run_lbfgs_b(tracker: _Tracker, image: torch.Tensor, history: int) -> None:
+    """SciPy's L-BFGS-B on the objective times a constant chosen at the first evaluation so that
+    the first trial step moves no pixel by more than :data:`FIRST_STEP`. L-BFGS-B's first step is
+    the raw gradient projected on the box: unscaled, it sends every pixel to 0 or 1 (a loss some
+    1000x the start) and the line search spends evaluations backing off from there."""
     shape, dtype, device = image.shape, image.dtype, image.device
+    scale: float | None = None
 
     def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        nonlocal scale
         x = torch.from_numpy(flat.astype(np.float32)).view(shape).to(device, dtype)
         loss, gradient = tracker.evaluate(x)
-        return float(loss), gradient.detach().cpu().double().numpy().ravel()
+        if scale is None:
+            scale = FIRST_STEP / max(float(gradient.abs().max()), 1e-30)
+        return float(loss) * scale, gradient.detach().cpu().double().numpy().ravel() * scale
 
     start = image.detach().clamp(0, 1).cpu().double().numpy().ravel()
     while tracker.evaluations < tracker.steps:

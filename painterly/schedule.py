@@ -1,9 +1,12 @@
 """The coarse-to-fine schedule: which sizes to optimize at, how many evaluations at each, and how
 a time budget becomes step counts.
 
-The ladder grows by sqrt(2) from ``min_size`` to the target size (each rung has half the pixels
-of the next). Step counts taper geometrically from ``coarse_steps`` at the smallest rung to
-``steps`` at the final one, so most evaluations happen where they are cheap.
+The ladder divides the target size by ``ratio`` (2 by default: each rung has a quarter of the
+pixels of the next) down to ``min_size``. Step counts taper geometrically from ``coarse_steps``
+at the smallest rung to ``steps`` at the final one. The defaults were chosen by measurement
+(benchmarks/tune_schedule.py and benchmarks/speed.py, README "Speed and large images"): every jump
+to a larger size costs a few evaluations to recover from the upsampling, so one jump of 2 beat
+two of sqrt(2) at equal time.
 
 With a time budget, the step counts keep the same proportions but are scaled to fill the time
 left, predicted from the measured cost of an evaluation (seconds per pixel, re-measured at
@@ -13,7 +16,6 @@ skipped and the result is upsampled to the size asked for.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,11 +46,16 @@ class Rung:
         return self.size[0] * self.size[1]
 
 
-def ladder(width: int, height: int, size: int, min_size: int) -> list[tuple[int, int]]:
-    """Sizes (width, height) from ``min_size`` up to ``size`` (long side), ratio sqrt(2)."""
+DEFAULT_RATIO = 2.0
+
+
+def ladder(width: int, height: int, size: int, min_size: int,
+           ratio: float = DEFAULT_RATIO) -> list[tuple[int, int]]:
+    """Sizes (width, height) from about ``min_size`` up to ``size`` (long side): ``size``
+    divided by ``ratio`` as often as the result stays at least ``min_size``."""
     sides = [size]
-    while sides[-1] / math.sqrt(2) >= min_size * 0.99 and min_size < size:
-        sides.append(round(sides[-1] / math.sqrt(2)))
+    while sides[-1] / ratio >= min_size * 0.99 and min_size < size:
+        sides.append(round(sides[-1] / ratio))
     return [images.fit_long_side(width, height, side) for side in reversed(sides)]
 
 
@@ -64,11 +71,11 @@ def taper(rungs: int, coarse_steps: int, steps: int) -> list[int]:
 
 
 def build(width: int, height: int, size: int, min_size: int, coarse_steps: int,
-          steps: int) -> list[Rung]:
+          steps: int, ratio: float = DEFAULT_RATIO) -> list[Rung]:
     """The default schedule for an image of ``width`` x ``height`` scaled to ``size``. A size
     at or below ``min_size`` is a single rung that is as cheap as the ladder's first: it gets
     ``max(steps, coarse_steps)`` evaluations."""
-    sizes = ladder(width, height, size, min_size)
+    sizes = ladder(width, height, size, min_size, ratio)
     if len(sizes) == 1:
         return [Rung(sizes[0], max(steps, coarse_steps))]
     return [Rung(s, n) for s, n in zip(sizes, taper(len(sizes), coarse_steps, steps),

@@ -1,8 +1,9 @@
 """Neural style transfer: content + style images -> targets -> objective -> optimized pixels.
 
-The optimization runs coarse to fine by default: on a ladder of sizes growing by sqrt(2) from
-``min_size`` to ``size``, each rung initialized from the upsampled result of the one before and
-with its targets recomputed at that size. Most evaluations happen where they are cheap.
+The optimization runs coarse to fine by default: on a ladder of sizes growing by
+``scale_ratio`` from about ``min_size`` to ``size``, each rung initialized from the upsampled
+result of the one before (plus the content's fine detail that the smaller rung could not hold)
+and with its targets recomputed at that size. Most evaluations happen where they are cheap.
 """
 
 from __future__ import annotations
@@ -37,15 +38,18 @@ class TransferOptions:
 
     size: int = 512
     """Long side of the output in pixels."""
-    steps: int = 12
+    steps: int = 20
     """Evaluations (forward+backward passes) at the final size. A single-scale run (``size <=
     min_size``) is its ladder's smallest rung too and gets ``max(steps, coarse_steps)``."""
-    coarse_steps: int = 60
+    coarse_steps: int = 30
     """Evaluations at the smallest rung of the ladder, tapering geometrically to ``steps``
-    (chosen with benchmarks/tune_schedule.py: about 40 full-size evaluations' worth of work at
-    512 px, see README "Speed and large images")."""
+    (chosen with benchmarks/tune_schedule.py and benchmarks/speed.py: at 512 px, 256 px x 30
+    then 512 px x 20, about 28 full-size evaluations' worth of work; README "Speed and large
+    images")."""
     min_size: int = 256
     """Smallest rung of the coarse-to-fine ladder; ``>= size`` means a single scale."""
+    scale_ratio: float = 2.0
+    """Size ratio between neighbouring rungs of the ladder."""
     content_weight: float = 1.0
     """alpha."""
     style_weight: float = 1e3
@@ -93,6 +97,8 @@ class TransferOptions:
             raise UserError(f"--size must be between 16 and {MAX_SIZE} pixels, got {self.size}")
         if self.steps < 1 or self.coarse_steps < 0:
             raise UserError("--steps must be at least 1 (and --coarse-steps at least 0)")
+        if not (math.isfinite(self.scale_ratio) and 1.1 <= self.scale_ratio <= 4):
+            raise UserError("--scale-ratio must be between 1.1 and 4")
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -200,6 +206,19 @@ def _style_size(style: Image.Image, content_size: tuple[int, int], scale: float)
                                                   round(max(content_size) * scale)))
 
 
+def _upsampled(image: torch.Tensor, content: torch.Tensor, add_detail: bool) -> torch.Tensor:
+    """``image`` resized to the size of ``content`` (the next rung's), with ``add_detail`` plus
+    the content's detail band between the two sizes: the upsampled image lacks the photo's fine
+    detail that the smaller rung could not hold, so the content loss at the new size would start
+    far above where it ended (measured: 8% lower final loss at equal work at 512 px)."""
+    size = tuple(content.shape[-2:])
+    upsampled = images.resize_tensor(image, size)
+    if not add_detail:
+        return upsampled
+    blurred = images.resize_tensor(images.resize_tensor(content, tuple(image.shape[-2:])), size)
+    return (upsampled + content - blurred).clamp(0, 1)
+
+
 def _initial_image(init: str, content: torch.Tensor, seed: int) -> torch.Tensor:
     if init == "content":
         return content.clone()
@@ -241,7 +260,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
     torch.manual_seed(opts.seed)
     vgg = load_vgg19(opts.weights, opts.pooling, opts.weights_layout).to(opts.device)
     rungs = schedule.build(*content_image.size, opts.size, opts.min_size, opts.coarse_steps,
-                           opts.steps)
+                           opts.steps, opts.scale_ratio)
     sizes = [rung.size for rung in rungs]
     # the largest rung first, so a refusal names the size asked for
     memory_plans = [_memory_plan(opts, size, style_images) for size in reversed(sizes)][::-1]
@@ -278,7 +297,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         if current is None:
             current = _initial_image(opts.init, content_tensor, opts.seed)
         else:
-            current = images.resize_tensor(current, (size[1], size[0]))
+            current = _upsampled(current, content_tensor, add_detail=opts.content_weight > 0)
         if deadline is not None and cost is None:  # plan the whole run from two evaluations
             cost = schedule.measure_cost(objective, current)
             rungs[index:] = schedule.fit_budget(rungs[index:], deadline - time.perf_counter(),

@@ -1,4 +1,5 @@
 import itertools
+import math
 
 import pytest
 
@@ -13,13 +14,14 @@ from .conftest import synthetic_painting, synthetic_photo
 
 def test_taper_is_geometric_from_coarse_to_final_steps():
     assert taper(5, 160, 10) == [160, 80, 40, 20, 10]
-    assert taper(3, 60, 12) == [60, 27, 12]  # the default at 512 px from 256
+    assert taper(3, 60, 12) == [60, 27, 12]
+    assert taper(2, 30, 20) == [30, 20]  # the default at 512 px: 256 then 512
     assert taper(1, 160, 7) == [7]
     assert taper(3, 0, 5) == [0, 0, 5]
 
 
 def test_build_puts_most_evaluations_where_they_are_cheap():
-    rungs = build(1024, 768, 512, 128, 160, 10)
+    rungs = build(1024, 768, 512, 128, 160, 10, math.sqrt(2))
     assert [r.size for r in rungs] == [(128, 96), (181, 136), (256, 192), (362, 272), (512, 384)]
     assert [r.steps for r in rungs] == [160, 80, 40, 20, 10]
     assert build(1024, 768, 192, 256, 60, 12) == [Rung((192, 144), 60)]  # below the ladder
@@ -31,7 +33,7 @@ def test_build_puts_most_evaluations_where_they_are_cheap():
 
 
 def test_budget_plan_fills_the_time_and_keeps_proportions():
-    rungs = build(1024, 768, 512, 128, 160, 10)
+    rungs = build(1024, 768, 512, 128, 160, 10, math.sqrt(2))
     cost = CostModel(2e-6)
     planned = fit_budget(rungs, 30.0, cost)
     assert 0.85 * 30 <= predicted_seconds(planned, cost) <= 30
@@ -42,7 +44,7 @@ def test_budget_plan_fills_the_time_and_keeps_proportions():
 
 
 def test_tiny_budget_skips_the_top_rungs_but_always_runs_something():
-    rungs = build(1024, 768, 512, 128, 160, 10)
+    rungs = build(1024, 768, 512, 128, 160, 10, math.sqrt(2))
     planned = fit_budget(rungs, 1.0, CostModel(2e-6))
     assert planned[-1].steps == 0 and planned[0].steps >= 1
     late = fit_budget(rungs[2:], -1.0, CostModel(2e-6), at_least_one=False)

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -58,12 +60,14 @@ def test_bounded_lbfgs_keeps_pixels_in_range():
 
 
 def test_coarse_to_fine_ladder_and_progress_events():
-    assert ladder(1024, 768, 512, 128) == [(128, 96), (181, 136), (256, 192), (362, 272),
-                                           (512, 384)]
+    assert ladder(1024, 768, 512, 128) == [(128, 96), (256, 192), (512, 384)]  # ratio 2
+    assert ladder(1024, 768, 512, 128, math.sqrt(2)) == [(128, 96), (181, 136), (256, 192),
+                                                         (362, 272), (512, 384)]
     assert ladder(1024, 768, 100, 128) == [(100, 75)]
+    assert ladder(1024, 768, 400, 256) == [(400, 300)]  # 200 px would be below the smallest
     events, snapshots = [], []
     result = transfer(synthetic_photo(), synthetic_painting(), size=64, min_size=32, steps=4,
-                      coarse_steps=3, progress=events.append,
+                      coarse_steps=3, scale_ratio=math.sqrt(2), progress=events.append,
                       snapshot=lambda image, label: snapshots.append((label, image.shape)))
     assert [e.scale for e in events] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2]
     assert events[-1].done == events[-1].total == 10 == result.evaluations

@@ -73,6 +73,9 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
                         help="smallest scale of the coarse-to-fine ladder; set it to --size for "
                              "a single scale, which gets max(--steps, --coarse-steps) "
                              f"evaluations (default {d.min_size})")
+    parser.add_argument("--scale-ratio", type=float, default=d.scale_ratio,
+                        help="size ratio between neighbouring scales of the ladder "
+                             f"(default {d.scale_ratio:g})")
     parser.add_argument("--content-weight", type=float, default=d.content_weight,
                         help=f"alpha (default {d.content_weight:g})")
     parser.add_argument("--style-weight", type=float, default=d.style_weight,
@@ -200,7 +203,7 @@ def options_from_args(args: argparse.Namespace) -> dict:
 def _core_options(args: argparse.Namespace) -> dict:
     return dict(
         size=args.size, steps=args.steps, coarse_steps=args.coarse_steps,
-        min_size=args.min_size, content_weight=args.content_weight,
+        min_size=args.min_size, scale_ratio=args.scale_ratio, content_weight=args.content_weight,
         style_weight=args.style_weight, tv_weight=args.tv_weight,
         content_layer=args.content_layer, style_layers=tuple(args.style_layers),
         layer_weights=_layer_weights(args.layer_weights), style_blend=args.style_blend,

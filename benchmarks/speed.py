@@ -62,14 +62,14 @@ def main() -> None:
     parser.add_argument("--baseline-steps", type=int, default=300)
     parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/out"))
     parser.add_argument("--figures", type=Path, default=None,
-                        help="also write side-by-side pictures speed_<style>.png here")
+                        help="also write the side-by-side picture speed_comparison.jpg here")
     parser.add_argument("--reuse-baseline", action="store_true",
                         help="reuse baseline results saved by an earlier run in --output-dir")
     args = parser.parse_args()
     args.output_dir.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {os.getloadavg()}")
     defaults = TransferOptions(size=args.size)
-    rows = []
+    rows, tiles, titles = [], [], []
     for pair in args.pairs.split(","):
         content_name, style_name = pair.split(":")
         content = images.load_image(content_name)
@@ -111,14 +111,14 @@ def main() -> None:
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
-        if args.figures:
-            args.figures.mkdir(parents=True, exist_ok=True)
-            figure = image_grid(
-                [images.load_image(base_path), images.load_image(default_path)],
-                [f"classic: {baseline['seconds']:.0f} s, loss {base_terms.total:.3g}",
-                 f"painterly default: {seconds:.0f} s, loss {default_terms.total:.3g}"],
-                tile_height=min(384, args.size))
-            figure.save(args.figures / f"speed_{Path(style_name).stem}.png", optimize=True)
+        tiles += [images.load_image(base_path), images.load_image(default_path)]
+        titles += [f"classic: {baseline['seconds']:.0f} s, loss {base_terms.total:.3g}",
+                   f"painterly default: {seconds:.0f} s, loss {default_terms.total:.3g}"]
+    if args.figures:
+        args.figures.mkdir(parents=True, exist_ok=True)
+        figure = image_grid(tiles, titles, columns=2, tile_height=min(300, args.size))
+        with images.atomic_file(args.figures / "speed_comparison.jpg") as stream:  # JPEG q85
+            figure.save(stream, "JPEG", quality=85)
     print(f"load average after: {os.getloadavg()}")
     print(f"{'pair':34} {'baseline s':>10} {'loss':>9} {'default s':>9} {'loss':>9} "
           f"{'equiv':>6} {'ratio':>6} {'reached':>8}  target")

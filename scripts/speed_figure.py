@@ -1,10 +1,12 @@
-"""Put a classic-baseline result and painterly's default result side by side, with titles.
+"""Classic-baseline results beside painterly's default results, one row per image pair, with
+titles, as one JPEG (the PNGs of three pairs came to 2.7 MB).
 
-benchmarks/speed.py writes these figures itself (``--figures docs/images``); this script rebuilds
-one from saved results, e.g. from benchmarks/tune_schedule.py outputs:
+benchmarks/speed.py writes this figure itself (``--figures docs/images``); this script rebuilds
+it from the images a run saved in its output folder:
 
-    PYTHONPATH=. python scripts/speed_figure.py BASELINE.png DEFAULT.png \\
-        --titles "classic: 300 evaluations" "painterly default" -o docs/images/speed_x.png
+    PYTHONPATH=. python scripts/speed_figure.py -o docs/images/speed_comparison.jpg \\
+        --row OUT/a_baseline.png OUT/a_default.png "classic: 309 s" "painterly: 34 s" \\
+        --row OUT/b_baseline.png OUT/b_default.png "classic: 265 s" "painterly: 34 s"
 """
 
 from __future__ import annotations
@@ -18,16 +20,16 @@ from painterly.figures import image_grid
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("baseline", type=Path)
-    parser.add_argument("default", type=Path)
-    parser.add_argument("--titles", nargs=2, default=("classic baseline", "painterly default"))
+    parser.add_argument("--row", nargs=4, action="append", required=True,
+                        metavar=("BASELINE", "DEFAULT", "BASELINE_TITLE", "DEFAULT_TITLE"))
     parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument("--height", type=int, default=384)
+    parser.add_argument("--height", type=int, default=300)
     args = parser.parse_args()
-    figure = image_grid([images.load_image(args.baseline), images.load_image(args.default)],
-                        list(args.titles), tile_height=args.height)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    figure.save(args.output, optimize=True)
+    tiles = [images.load_image(path) for row in args.row for path in row[:2]]
+    titles = [title for row in args.row for title in row[2:]]
+    figure = image_grid(tiles, titles, columns=2, tile_height=args.height)
+    with images.atomic_file(args.output) as stream:  # a figure: JPEG q85 keeps it small
+        figure.save(stream, "JPEG", quality=85)
     print(f"wrote {args.output}")
 
 

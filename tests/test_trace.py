@@ -26,8 +26,8 @@ def test_cli_trace_records_settings_versions_weights_and_every_evaluation(
     assert record["inputs"]["styles"][0]["file"] == str(style_file)
     assert {"painterly", "torch", "python", "numpy", "pillow"} <= set(record["versions"])
     evaluations = record["evaluations"]
-    assert len(evaluations) == record["result"]["evaluations"] == 2 * 2 + 3
-    assert [e["scale"] for e in evaluations] == [0, 0, 1, 1, 2, 2, 2]
+    assert len(evaluations) == record["result"]["evaluations"] == 2 + 3  # 32 px, then 64 px
+    assert [e["scale"] for e in evaluations] == [0, 0, 1, 1, 1]
     times = [e["time"] for e in evaluations]
     assert times == sorted(times) and all(e["loss"] > 0 for e in evaluations)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []

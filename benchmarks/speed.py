@@ -1,11 +1,11 @@
 """Default coarse-to-fine transfer vs the classic baseline, on the same losses and weights.
 
 Baseline: target size only, PyTorch L-BFGS without bounds from the content image, 300
-evaluations, clipped when saved (what the classic tools do). Default: ``painterly.transfer`` with
-its defaults. Both saved as 8-bit PNG and scored by the same loss code at the target size; the
-ratio is the baseline's wall time over the default's, measured in the same run. Also reports the
-work in "evaluation equivalents" (evaluations weighted by pixels relative to the target size),
-which does not depend on the machine's load.
+evaluations, the network in float32, clipped when saved (what the classic tools do). Default:
+``painterly.transfer`` with its defaults. Both saved as 8-bit PNG and scored by the same loss
+code (float32) at the target size; the ratio is the baseline's wall time over the default's,
+measured in the same run. Also reports the work in "evaluation equivalents" (evaluations
+weighted by pixels relative to the target size), which does not depend on the machine's load.
 
     PYTHONPATH=. python benchmarks/speed.py [--pairs tubingen:starry_night,...] [--size 512]
 """
@@ -82,7 +82,7 @@ def main() -> None:
         else:
             result, seconds = run(content, style, dict(
                 size=args.size, min_size=args.size, steps=args.baseline_steps,
-                optimizer="lbfgs-unbounded", tile_size=0))
+                optimizer="lbfgs-unbounded", tile_size=0, precision="float32"))
             images.save_image(result.tensor, base_path)
             baseline = {"seconds": seconds, "evaluations": result.evaluations,
                         "load": os.getloadavg()[0]}

@@ -23,11 +23,16 @@ from painterly.transfer import TransferOptions, transfer
 
 
 def parse(text: str) -> dict:
-    options = {}
+    """``key=value,...`` with numbers converted (``min_size=256,precision=float32``)."""
+    options: dict = {}
     for part in text.split(","):
         key, value = part.split("=")
-        options[key] = value if key in ("optimizer", "init") else float(value) \
-            if "." in value or "e" in value else int(value)
+        for kind in (int, float, str):
+            try:
+                options[key] = kind(value)
+                break
+            except ValueError:
+                continue
     return options
 
 

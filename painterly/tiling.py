@@ -130,7 +130,7 @@ class TiledLoss:
                  ) -> Iterator[tuple[Tile, dict[str, torch.Tensor]]]:
         for tile in self.tiles(image):
             window = image[..., tile.wy0:tile.wy1, tile.wx0:tile.wx1]
-            features = self.loss.vgg(window, layers)
+            features = self.loss.features(window, layers)
             yield tile, {n: tile.core(features[n], self.strides[n]) for n in layers}
 
     @torch.no_grad()
@@ -205,7 +205,7 @@ class TiledLoss:
         if layers:
             for tile in self.tiles(x):
                 window = x[..., tile.wy0:tile.wy1, tile.wx0:tile.wx1].clone().requires_grad_(True)
-                features = loss.vgg(window, layers)
+                features = loss.features(window, layers)
                 surrogate = window.new_zeros(())
                 for name, coefficient in coefficients.items():
                     core = tile.core(features[name], self.strides[name])

@@ -13,13 +13,20 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from PIL import Image
 
 from painterly import color, guides, images, memory, schedule
 from painterly.errors import UserError
-from painterly.losses import LAYER_WEIGHT_SCHEMES, STYLE_STATISTICS, LossTerms, PerceptualLoss
+from painterly.losses import (
+    LAYER_WEIGHT_SCHEMES,
+    PRECISIONS,
+    STYLE_STATISTICS,
+    LossTerms,
+    PerceptualLoss,
+)
 from painterly.models.vgg import LAYER_NAMES, check_layers, load_vgg19
 from painterly.optimize import METHODS, StopRequested, optimize_pixels
 from painterly.presets import PRESETS, apply_preset
@@ -38,7 +45,7 @@ class TransferOptions:
 
     size: int = 512
     """Long side of the output in pixels."""
-    steps: int = 20
+    steps: int = 35
     """Evaluations (forward+backward passes) at the final size. A single-scale run (``size <=
     min_size``) is its ladder's smallest rung too and gets ``max(steps, coarse_steps)``."""
     coarse_steps: int = 30
@@ -82,6 +89,9 @@ class TransferOptions:
     """A VGG-19 state dict to use instead of the bundled original weights."""
     weights_layout: str | None = None
     device: str = "cpu"
+    precision: str = "auto"
+    """Number format of the network: ``float32``, ``bfloat16`` (see losses.PRECISIONS), or
+    ``auto``: bfloat16 where the device computes it natively, else float32."""
     # speed and memory (see painterly.schedule and painterly.memory)
     time_budget: float | None = None
     """Seconds for the whole run: step counts are planned from the measured cost of an
@@ -108,6 +118,8 @@ class TransferOptions:
             raise UserError("--style-scale must be between 0.05 and 8")
         if self.style_loss not in STYLE_STATISTICS:
             raise UserError(f"--style-loss: choose from {', '.join(STYLE_STATISTICS)}")
+        if self.precision not in ("auto", *PRECISIONS):
+            raise UserError(f"--precision: choose from auto, {', '.join(PRECISIONS)}")
         if self.preserve_colors is not None and self.preserve_colors not in color.PRESERVE_COLORS:
             raise UserError(f"--preserve-colors: choose from {', '.join(color.PRESERVE_COLORS)}")
         if self.preset is not None and self.preset not in PRESETS:
@@ -193,6 +205,23 @@ def _memory_plan(opts: TransferOptions, size: tuple[int, int],
                        limit=limit, style_pixels=style_pixels)
 
 
+def resolve_precision(precision: str, device: str) -> str:
+    """``auto`` -> ``bfloat16`` on a CPU with native bfloat16 instructions (AVX512-BF16 or AMX,
+    read from /proc/cpuinfo) or a CUDA GPU that supports it, else ``float32``."""
+    if precision != "auto":
+        return precision
+    if device.startswith("cuda"):
+        return "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() \
+            else "float32"
+    if device == "cpu":
+        try:
+            flags = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return "float32"
+        return "bfloat16" if " avx512_bf16" in flags or " amx_bf16" in flags else "float32"
+    return "float32"
+
+
 def _tensor(image: Image.Image, size: tuple[int, int], device: str) -> torch.Tensor:
     resized = image if image.size == size else image.resize(size, Image.Resampling.LANCZOS)
     return images.to_tensor(resized).to(device)
@@ -271,7 +300,8 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
     loss = PerceptualLoss(vgg, content_layer=opts.content_layer, style_layers=opts.style_layers,
                           content_weight=opts.content_weight, style_weight=opts.style_weight,
                           tv_weight=opts.tv_weight, layer_weights=opts.layer_weights,
-                          style_loss=opts.style_loss)
+                          style_loss=opts.style_loss,
+                          precision=resolve_precision(opts.precision, opts.device))
     start = time.perf_counter()
     deadline = None if opts.time_budget is None else start + opts.time_budget
     cost: schedule.CostModel | None = None

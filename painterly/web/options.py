@@ -13,7 +13,7 @@ from typing import Any
 from painterly.errors import UserError
 from painterly.experiments import CONTENT_LAYERS, STYLE_LAYERS, ReconstructionOptions
 from painterly.layers import POOLING_KINDS
-from painterly.losses import LAYER_WEIGHT_SCHEMES
+from painterly.losses import LAYER_WEIGHT_SCHEMES, PRECISIONS
 from painterly.models.vgg import LAYER_NAMES, check_layers
 from painterly.optimize import METHODS
 from painterly.transfer import INIT_CHOICES, TransferOptions
@@ -32,6 +32,7 @@ MAX_RECONSTRUCTIONS = 8
 CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": METHODS, "pooling": POOLING_KINDS, "init": INIT_CHOICES,
     "content_layer": LAYER_NAMES, "layer_weights": LAYER_WEIGHT_SCHEMES,
+    "precision": ("auto", *PRECISIONS),
 }
 """Allowed values of the text options (``init`` is never a path here)."""
 try:  # colour preservation, where this version of painterly has it
@@ -51,7 +52,7 @@ LABELS = {
     "layer_weights": "Style layer weights", "style_blend": "Style blend (one weight per style)",
     "init": "Start from", "optimizer": "Optimizer", "learning_rate": "Learning rate (Adam)",
     "history": "L-BFGS history", "pooling": "Pooling",
-    "noise": "Start noise (amplitude)",
+    "noise": "Start noise (amplitude)", "precision": "Network number format",
 }
 SUGGESTED = {"size": 384}
 """Starting values on the page that differ from the library defaults: a CPU-friendly size."""

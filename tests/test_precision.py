@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from painterly.cli import main
+from painterly.errors import UserError
+from painterly.losses import PerceptualLoss
+from painterly.models.vgg import load_vgg19
+from painterly.transfer import DEFAULT_STYLE_LAYERS, resolve_precision, transfer
+
+from .conftest import synthetic_painting, synthetic_photo
+
+
+def test_explicit_precisions_are_kept_and_auto_falls_back_to_float32():
+    assert resolve_precision("float32", "cpu") == "float32"
+    assert resolve_precision("bfloat16", "cpu") == "bfloat16"
+    assert resolve_precision("auto", "cpu") in ("float32", "bfloat16")
+    if not torch.cuda.is_available():
+        assert resolve_precision("auto", "cuda") == "float32"
+    assert resolve_precision("auto", "mps") == "float32"
+
+
+def test_bfloat16_network_gives_float32_features_and_nearly_the_same_loss_and_gradient():
+    from painterly.images import to_tensor
+
+    content, style = to_tensor(synthetic_photo(64, 48)), to_tensor(synthetic_painting(64, 48))
+    image = (content * 0.7 + style * 0.3).requires_grad_(True)
+    values = {}
+    for precision in ("float32", "bfloat16"):
+        loss = PerceptualLoss(load_vgg19(), content_layer="relu4_2",
+                              style_layers=DEFAULT_STYLE_LAYERS, style_weight=1e3,
+                              precision=precision)
+        loss.set_content(content)
+        loss.set_style([style])
+        assert loss.features(content, ["relu1_1"])["relu1_1"].dtype == torch.float32
+        value, _ = loss(image)
+        (gradient,) = torch.autograd.grad(value, image)
+        values[precision] = (float(value.detach()), gradient.flatten())
+    (v32, g32), (v16, g16) = values["float32"], values["bfloat16"]
+    assert v16 == pytest.approx(v32, rel=0.1)
+    assert torch.nn.functional.cosine_similarity(g32, g16, dim=0) > 0.9
+
+
+def test_unknown_precision_is_a_user_error(capsys, content_file, style_file, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["transfer", str(content_file), str(style_file), "-o", str(tmp_path / "o.png"),
+              "--precision", "float8", "--quiet"])
+    assert exit_info.value.code == 2 and "--precision" in capsys.readouterr().err
+    with pytest.raises(UserError, match="--precision"):
+        transfer(synthetic_photo(), synthetic_painting(), size=32, precision="float8")
+    with pytest.raises(ValueError, match="precision"):
+        PerceptualLoss(load_vgg19(), content_layer=None, style_layers=["relu1_1"],
+                       precision="half")

@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from painterly.losses import PerceptualLoss
+from painterly.losses import PRECISIONS, PerceptualLoss
 from painterly.models.vgg import BLOCK_DEPTHS, CHANNELS, load_vgg19
 from painterly.transfer import DEFAULT_STYLE_LAYERS
 
@@ -56,12 +56,13 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> dict[str, float]:
                 lambda: torch.nn.functional.conv2d(image, kernel), repeats) / 1e9}
 
 
-def evaluation_seconds(width: int, height: int, repeats: int, channels_last: bool) -> float:
+def evaluation_seconds(width: int, height: int, repeats: int, channels_last: bool,
+                       precision: str = "float32") -> float:
     vgg = load_vgg19()
     if channels_last:
         vgg = vgg.to(memory_format=torch.channels_last)
     loss = PerceptualLoss(vgg, content_layer="relu4_2", style_layers=DEFAULT_STYLE_LAYERS,
-                          style_weight=1e3)
+                          style_weight=1e3, precision=precision)
     generator = torch.Generator().manual_seed(0)
     content = torch.rand(1, 3, height, width, generator=generator)
     style = torch.rand(1, 3, height, width, generator=generator)
@@ -84,15 +85,19 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512, help="long side (4:3 image)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
+                        help="number format of the network (the matmul stays float32)")
     parser.add_argument("--profile", action="store_true", help="print a torch.profiler table")
     args = parser.parse_args()
     width, height = args.size, args.size * 3 // 4
     references = matmul_gflops()
-    seconds = evaluation_seconds(width, height, args.repeats, args.channels_last)
+    seconds = evaluation_seconds(width, height, args.repeats, args.channels_last,
+                                 args.precision)
     flops = 2 * conv_flops(width, height)
     achieved = flops / seconds / 1e9
     print(f"threads {torch.get_num_threads()}, image {width}x{height}, "
-          f"channels_last {args.channels_last}, load average {os.getloadavg()[0]:.2f}")
+          f"channels_last {args.channels_last}, {args.precision}, "
+          f"load average {os.getloadavg()[0]:.2f}")
     for name, value in references.items():
         print(f"matmul 2048^3 float32, {name}: {value:.1f} GFLOP/s")
     best = max(references.values())

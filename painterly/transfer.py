@@ -51,7 +51,7 @@ class TransferOptions:
     coarse_steps: int = 30
     """Evaluations at the smallest rung of the ladder, tapering geometrically to ``steps``
     (chosen with benchmarks/tune_schedule.py and benchmarks/speed.py: at 512 px, 256 px x 30
-    then 512 px x 20, about 28 full-size evaluations' worth of work; README "Speed and large
+    then 512 px x 35, about 43 full-size evaluations' worth of work; README "Speed and large
     images")."""
     min_size: int = 256
     """Smallest rung of the coarse-to-fine ladder; ``>= size`` means a single scale."""

@@ -341,6 +341,9 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         # slower than measured, it ends early instead of starving the larger rungs
         allotted = None if deadline is None or cost is None or index == len(sizes) - 1 else \
             cost.rung(rungs[index]) * 1.1
+        # the final rung under a budget runs until the next evaluation would pass the deadline:
+        # its plan, made from the cost at smaller sizes, tends to leave time unused
+        fills_budget = deadline is not None and index == len(sizes) - 1
         moving_on = [False]
         pixels = size[0] * size[1]
         after = rungs[index + 1:]
@@ -348,11 +351,15 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         def on_evaluation(step: int, terms: LossTerms, image: torch.Tensor, *, _index=index,
                           _size=size, _steps=rung_steps, _pixels=pixels, _total=total,
                           _rung_start=rung_start, _after=after, _done=done,
-                          _cost=cost, _allotted=allotted, _moving_on=moving_on) -> None:
+                          _cost=cost, _allotted=allotted, _moving_on=moving_on,
+                          _fills=fills_budget) -> None:
             now = time.perf_counter()
             measured = schedule.CostModel((now - _rung_start) / (step * _pixels))
             if _cost is not None and step < 2:
                 measured = _cost
+            if _fills and step >= 2:  # as many more as fit before the deadline
+                _steps = step + int(max(0.0, deadline - now) / measured.evaluation(_pixels))
+                _total = _done + _steps
             eta = measured.evaluation(_pixels) * (_steps - step) + \
                 schedule.predicted_seconds(_after, measured)
             if deadline is not None:
@@ -365,7 +372,8 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
                                   terms, now - start, eta))
             if should_stop is not None and should_stop():
                 raise StopRequested
-            if deadline is not None and now >= deadline:
+            if deadline is not None and (now >= deadline or (_fills and step >= 2
+                                                             and step == _steps)):
                 raise StopRequested
             if (_allotted is not None and step >= schedule.MIN_STEPS and step < _steps
                     and now - _rung_start > _allotted):
@@ -375,7 +383,9 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
                     and step % save_every == 0):
                 snapshot(image.clamp(0, 1), f"step {step}")
 
-        outcome = optimize_pixels(objective, current, steps=rung_steps, method=opts.optimizer,
+        outcome = optimize_pixels(objective, current,
+                                  steps=rung_steps * 10 + 100 if fills_budget else rung_steps,
+                                  method=opts.optimizer,
                                   learning_rate=opts.learning_rate, history=memory_plan.history,
                                   callback=on_evaluation)
         current, result_terms = outcome.image, outcome.terms or result_terms

@@ -10,6 +10,7 @@ import dataclasses
 import math
 from typing import Any
 
+from painterly.color import PRESERVE_COLORS
 from painterly.errors import UserError
 from painterly.experiments import CONTENT_LAYERS, STYLE_LAYERS, ReconstructionOptions
 from painterly.layers import POOLING_KINDS
@@ -32,15 +33,9 @@ MAX_RECONSTRUCTIONS = 8
 CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": METHODS, "pooling": POOLING_KINDS, "init": INIT_CHOICES,
     "content_layer": LAYER_NAMES, "layer_weights": LAYER_WEIGHT_SCHEMES,
-    "precision": ("auto", *PRECISIONS),
+    "precision": ("auto", *PRECISIONS), "preserve_colors": PRESERVE_COLORS,
 }
 """Allowed values of the text options (``init`` is never a path here)."""
-try:  # colour preservation, where this version of painterly has it
-    from painterly.color import PRESERVE_COLORS
-
-    CHOICES["preserve_colors"] = PRESERVE_COLORS
-except ImportError:
-    pass
 LABELS = {
     "size": "Size (long side, px)", "steps": "Steps at the final size",
     "time_budget": "Time budget (s)", "style_weight": "Style weight (β)",
@@ -104,20 +99,9 @@ def option_fields(options_class: type = TransferOptions) -> list[dict]:
 def parse_options(raw: Any) -> dict:
     """JSON settings -> keyword arguments for :func:`painterly.transfer.transfer`, validated by
     TransferOptions itself; UserError (one line) for anything wrong."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise UserError("options must be a JSON object")
-    fields = {field["name"]: field for field in option_fields()}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise UserError(f"unknown option(s): {', '.join(unknown)}")
-    options = {name: _coerce(fields[name], value) for name, value in raw.items()}
+    options = _coerced(_json_object(raw), option_fields(), "unknown option(s)")
     opts = TransferOptions(**options).validated()
-    if opts.size > MAX_WEB_SIZE:
-        raise UserError(f"size must be at most {MAX_WEB_SIZE} px on the web page")
-    if opts.steps > MAX_WEB_STEPS or opts.coarse_steps > MAX_WEB_STEPS:
-        raise UserError(f"steps must be at most {MAX_WEB_STEPS} on the web page")
+    _check_web_limits(opts.size, opts.steps, opts.coarse_steps)
     if opts.init not in INIT_CHOICES:
         raise UserError(f"init: choose from {', '.join(INIT_CHOICES)}")
     return options
@@ -135,11 +119,7 @@ def parse_reconstruction_options(kind: str, raw: Any) -> dict:
 
     ``layer`` (one name) or ``layers`` (a list: one content reconstruction per layer; for style,
     one texture from all of them, or with ``cumulative`` one per prefix: a, a+b, a+b+c, ...)."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise UserError("options must be a JSON object")
-    raw = dict(raw)
+    raw = dict(_json_object(raw))
     if "layer" in raw and "layers" in raw:
         raise UserError("give layer or layers, not both")
     layer = raw.pop("layer", None)
@@ -164,17 +144,36 @@ def parse_reconstruction_options(kind: str, raw: Any) -> dict:
         if not isinstance(cumulative, bool):
             raise UserError("cumulative must be true or false")
         options["cumulative"] = cumulative
-    fields = {field["name"]: field for field in reconstruction_fields()}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise UserError(f"unknown option(s) of a reconstruction: {', '.join(unknown)}")
-    given = {name: _coerce(fields[name], value) for name, value in raw.items()}
+    given = _coerced(raw, reconstruction_fields(), "unknown option(s) of a reconstruction")
     opts = ReconstructionOptions(**given).validated()
-    if opts.size > MAX_WEB_SIZE:
-        raise UserError(f"size must be at most {MAX_WEB_SIZE} px on the web page")
-    if opts.steps > MAX_WEB_STEPS:
-        raise UserError(f"steps must be at most {MAX_WEB_STEPS} on the web page")
+    _check_web_limits(opts.size, opts.steps)
     return options | given
+
+
+def _json_object(raw: Any) -> dict:
+    """The settings of a request: a JSON object (absent: no settings)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise UserError("options must be a JSON object")
+    return raw
+
+
+def _coerced(raw: dict, fields: list[dict], unknown_message: str) -> dict:
+    """``raw``'s values coerced to the types of ``fields``; UserError naming unknown keys."""
+    by_name = {field["name"]: field for field in fields}
+    unknown = sorted(set(raw) - set(by_name))
+    if unknown:
+        raise UserError(f"{unknown_message}: {', '.join(unknown)}")
+    return {name: _coerce(by_name[name], value) for name, value in raw.items()}
+
+
+def _check_web_limits(size: int, *steps: int) -> None:
+    """The server's caps on size and step counts (above what the library allows)."""
+    if size > MAX_WEB_SIZE:
+        raise UserError(f"size must be at most {MAX_WEB_SIZE} px on the web page")
+    if max(steps) > MAX_WEB_STEPS:
+        raise UserError(f"steps must be at most {MAX_WEB_STEPS} on the web page")
 
 
 def _coerce(field: dict, value: Any) -> Any:

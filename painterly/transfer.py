@@ -9,6 +9,7 @@ and with its targets recomputed at that size. Most evaluations happen where they
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -214,12 +215,18 @@ def resolve_precision(precision: str, device: str) -> str:
         return "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() \
             else "float32"
     if device == "cpu":
-        try:
-            flags = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return "float32"
-        return "bfloat16" if " avx512_bf16" in flags or " amx_bf16" in flags else "float32"
+        return "bfloat16" if _cpu_has_bfloat16() else "float32"
     return "float32"
+
+
+@functools.cache
+def _cpu_has_bfloat16() -> bool:
+    """Whether /proc/cpuinfo lists native bfloat16 instructions (read once per process)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def _tensor(image: Image.Image, size: tuple[int, int], device: str) -> torch.Tensor:

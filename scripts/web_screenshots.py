@@ -62,6 +62,20 @@ def finished_run(data_dir: Path, size: int, kind: str = "transfer",
     return None
 
 
+def show_finished(page, earlier: str | None, start: str, status: str, what: str) -> None:
+    """Show a finished run on the page: an earlier one from the gallery, or press ``start`` and
+    wait for it (printing how long it took)."""
+    if earlier:
+        page.click(f".card[data-run='{earlier}']")
+    else:
+        started = time.monotonic()
+        page.click(start)
+    page.wait_for_selector(f"{status}[data-state=done]")
+    if not earlier:
+        print(f"{what} finished in {time.monotonic() - started:.0f} s: "
+              f"{page.text_content(status)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
@@ -101,15 +115,7 @@ def main() -> None:
         if args.coarse_steps is not None:
             page.click("#advanced summary")
             page.fill("#opt-coarse_steps", str(args.coarse_steps))
-        if earlier:
-            page.click(f".card[data-run='{earlier}']")
-        else:
-            started = time.monotonic()
-            page.click("#start")
-        page.wait_for_selector("#run-status[data-state=done]")
-        if not earlier:
-            print(f"run finished in {time.monotonic() - started:.0f} s: "
-                  f"{page.text_content('#run-status')}")
+        show_finished(page, earlier, "#start", "#run-status", "run")
         page.wait_for_function("() => document.getElementById('run-image').complete")
         if page.locator("#advanced").get_attribute("open") is not None:
             page.click("#advanced summary")
@@ -131,18 +137,12 @@ def main() -> None:
         save_png(page.locator("#lab").screenshot(), args.output_dir / "web_lab.png")
         page.evaluate(hide)
 
-        if earlier_reconstruction:
-            page.click(f".card[data-run='{earlier_reconstruction}']")
-        else:
+        if not earlier_reconstruction:
             page.select_option("#recon-kind", "reconstruct-content")
             page.fill("#recon-size", str(args.reconstruction_size))
             page.fill("#recon-steps", str(args.reconstruction_steps))
-            started = time.monotonic()
-            page.click("#recon-start")
-        page.wait_for_selector("#recon-status[data-state=done]")
-        if not earlier_reconstruction:
-            print(f"reconstruction finished in {time.monotonic() - started:.0f} s: "
-                  f"{page.text_content('#recon-status')}")
+        show_finished(page, earlier_reconstruction, "#recon-start", "#recon-status",
+                      "reconstruction")
         page.wait_for_function("() => document.getElementById('recon-image').complete")
         save_png(page.locator("#reconstructions").screenshot(),
                  args.output_dir / "web_reconstruction.png")

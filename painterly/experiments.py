@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from painterly import figures, images
+from painterly.devices import AUTO, resolve_device
 from painterly.errors import UserError
 from painterly.losses import LossTerms, PerceptualLoss
 from painterly.models.vgg import CONV_NAMES, check_layers, load_vgg19
@@ -70,7 +71,7 @@ class ReconstructionOptions:
     pooling: str = "max"
     weights: str | None = None
     weights_layout: str | None = None
-    device: str = "cpu"
+    device: str = AUTO
 
     def validated(self) -> ReconstructionOptions:
         if not 16 <= self.size <= MAX_SIZE:
@@ -126,7 +127,8 @@ def _options(options: dict) -> ReconstructionOptions:
     unknown = set(options) - {f.name for f in dataclasses.fields(ReconstructionOptions)}
     if unknown:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
-    return ReconstructionOptions(**options).validated()
+    opts = ReconstructionOptions(**options).validated()
+    return dataclasses.replace(opts, device=resolve_device(opts.device))
 
 
 class _Counter:
@@ -185,8 +187,9 @@ def _reconstruct(kind: str, original: torch.Tensor, layers: Sequence[str],
                               learning_rate=opts.learning_rate,
                               callback=counter.evaluation_callback(size, opts.steps))
     counter.finish(outcome.evaluations)
-    return Reconstruction(kind, tuple(layers), images.to_image(outcome.image), outcome.image,
-                          original, start_terms, outcome.terms or start_terms,
+    return Reconstruction(kind, tuple(layers), images.to_image(outcome.image),
+                          outcome.image.cpu(), original.cpu(), start_terms,
+                          outcome.terms or start_terms,
                           outcome.evaluations, outcome.seconds,
                           outcome.interrupted or outcome.stopped)
 
@@ -310,11 +313,12 @@ def parse_indices(text: str | None, count: int, *, default: int = 64,
 
 def feature_maps(image: images.ImageSource, layer: str, *, size: int = 256,
                  weights: str | None = None, pooling: str = "max",
-                 device: str = "cpu") -> torch.Tensor:
+                 device: str = AUTO) -> torch.Tensor:
     """The activations of ``layer`` for ``image`` at ``size`` px: shape (maps, H, W)."""
     check_layers([layer])
     if not 16 <= size <= MAX_SIZE:
         raise UserError(f"--size must be between 16 and {MAX_SIZE} pixels, got {size}")
+    device = resolve_device(device)
     vgg = load_vgg19(weights, pooling).to(device)
     with torch.no_grad():
         return vgg(_original(image, size, device), [layer])[layer][0].cpu()

@@ -97,44 +97,74 @@ class MemoryPlan:
     limit: int
 
 
+def activation_bytes(width: int, height: int, tile: int | None, style_pixels: int = 0) -> int:
+    """Peak of the network's work (evaluations, targets): what lives on the device."""
+    return evaluation_bytes(width, height, tile) + (
+        0 if tile else FORWARD_BYTES_PER_PIXEL * max(0, style_pixels - width * height))
+
+
+def host_bytes(width: int, height: int, method: str, history: int) -> int:
+    """Everything but the network's work: Python, weights, image copies, optimizer state."""
+    pixels = width * height
+    return BASE_BYTES + IMAGE_BYTES_PER_PIXEL * pixels + optimizer_bytes(pixels, method, history)
+
+
 def peak_bytes(width: int, height: int, method: str, history: int, tile: int | None,
                style_pixels: int = 0) -> int:
-    pixels = width * height
-    return (BASE_BYTES + IMAGE_BYTES_PER_PIXEL * pixels + optimizer_bytes(pixels, method, history)
-            + evaluation_bytes(width, height, tile)
-            + (0 if tile else FORWARD_BYTES_PER_PIXEL * max(0, style_pixels - pixels)))
+    """Peak of a run on the CPU, where the network's work shares the host's memory."""
+    return host_bytes(width, height, method, history) + activation_bytes(width, height, tile,
+                                                                          style_pixels)
 
 
 def plan(width: int, height: int, *, method: str, history: int, tile: int | None = None,
-         limit: int | None = None, style_pixels: int = 0) -> MemoryPlan:
+         limit: int | None = None, style_pixels: int = 0,
+         device_limit: int | None = None) -> MemoryPlan:
     """Choose tiling and history for the top scale so the estimate fits ``limit`` bytes
     (default: :func:`default_limit`). ``tile`` 0 forces no tiling, a number forces that
-    tile size. Raises UserError when nothing fits."""
+    tile size. ``device_limit``: free bytes of a GPU that runs the network (its activations go
+    there, the optimizer's state stays in ``limit``); None: all in ``limit``. Raises UserError
+    when nothing fits."""
     limit = default_limit() if limit is None else limit
     tiles = [None] if tile == 0 else [tile] if tile else [None, DEFAULT_TILE, 256, MIN_TILE]
     histories = sorted({history, min(history, 10), min(history, 5), min(history, 3)},
                        reverse=True) if method != "adam" else [history]
+
+    def fits(w: int, h: int, candidate_history: int, candidate_tile: int | None,
+             pixels_of_style: int) -> bool:
+        if device_limit is None:
+            return peak_bytes(w, h, method, candidate_history, candidate_tile,
+                              pixels_of_style) <= limit
+        return (host_bytes(w, h, method, candidate_history) <= limit and
+                activation_bytes(w, h, candidate_tile, pixels_of_style) <= device_limit)
+
     for candidate_tile in tiles:
         for candidate_history in histories:
-            estimate = peak_bytes(width, height, method, candidate_history, candidate_tile,
-                                  style_pixels)
-            if estimate <= limit:
+            if fits(width, height, candidate_history, candidate_tile, style_pixels):
+                estimate = peak_bytes(width, height, method, candidate_history, candidate_tile,
+                                      style_pixels)
                 return MemoryPlan(candidate_tile, candidate_history, estimate, limit)
-    smallest = peak_bytes(width, height, method, histories[-1], tiles[-1], style_pixels)
     side = max(width, height)
     fitting = 16
     for candidate in range(side // 16 * 16, 15, -16):  # the largest size that would fit
         scale = (candidate / side) ** 2
-        if peak_bytes(round(width * candidate / side), round(height * candidate / side),
-                      method, histories[-1], tiles[-1], int(style_pixels * scale)) <= limit:
+        if fits(round(width * candidate / side), round(height * candidate / side),
+                histories[-1], tiles[-1], int(style_pixels * scale)):
             fitting = candidate
             break
+    host = host_bytes(width, height, method, histories[-1])
+    work = activation_bytes(width, height, tiles[-1], style_pixels)
+    if device_limit is not None and work > device_limit:
+        need = (f"about {work / 2**30:.1f} GB of GPU memory but only "
+                f"{device_limit / 2**30:.1f} GB are free")
+    else:
+        smallest = host + (0 if device_limit is not None else work)
+        need = (f"about {smallest / 2**30:.1f} GB of memory but only "
+                f"{limit / 2**30:.1f} GB can be used")
     raise UserError(
-        f"a {width}x{height} result needs about {smallest / 2**30:.1f} GB of memory but only "
-        f"{limit / 2**30:.1f} GB can be used; try --size {fitting}"
+        f"a {width}x{height} result needs {need}; try --size {fitting}"
         + (" or --optimizer adam" if method != "adam" else "")
         + " (or free some memory / raise --max-memory)")
 
 
-__all__ = ["MemoryPlan", "available_bytes", "default_limit", "evaluation_bytes",
-           "optimizer_bytes", "peak_bytes", "plan"]
+__all__ = ["MemoryPlan", "activation_bytes", "available_bytes", "default_limit",
+           "evaluation_bytes", "host_bytes", "optimizer_bytes", "peak_bytes", "plan"]

@@ -9,17 +9,16 @@ and with its targets recomputed at that size. Most evaluations happen where they
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from PIL import Image
 
 from painterly import color, guides, images, memory, schedule
+from painterly.devices import AUTO, free_device_bytes, resolve_device, resolve_precision
 from painterly.errors import UserError
 from painterly.losses import (
     LAYER_WEIGHT_SCHEMES,
@@ -89,8 +88,9 @@ class TransferOptions:
     weights: str | None = None
     """A VGG-19 state dict to use instead of the bundled original weights."""
     weights_layout: str | None = None
-    device: str = "cpu"
-    precision: str = "auto"
+    device: str = AUTO
+    """A torch device, or ``auto``: the CUDA GPU where there is one (see painterly.devices)."""
+    precision: str = AUTO
     """Number format of the network: ``float32``, ``bfloat16`` (see losses.PRECISIONS), or
     ``auto``: bfloat16 where the device computes it natively, else float32."""
     # speed and memory (see painterly.schedule and painterly.memory)
@@ -177,6 +177,7 @@ class Progress:
 class TransferResult:
     image: Image.Image
     tensor: torch.Tensor
+    """The result as (1, 3, H, W) float32 RGB in 0..1, on the CPU."""
     terms: LossTerms | None
     evaluations: int
     seconds: float
@@ -203,30 +204,8 @@ def _memory_plan(opts: TransferOptions, size: tuple[int, int],
                                           if s is not None))
     limit = None if opts.max_memory is None else int(opts.max_memory * 2**30)
     return memory.plan(*size, method=opts.optimizer, history=opts.history, tile=opts.tile_size,
-                       limit=limit, style_pixels=style_pixels)
-
-
-def resolve_precision(precision: str, device: str) -> str:
-    """``auto`` -> ``bfloat16`` on a CPU with native bfloat16 instructions (AVX512-BF16 or AMX,
-    read from /proc/cpuinfo) or a CUDA GPU that supports it, else ``float32``."""
-    if precision != "auto":
-        return precision
-    if device.startswith("cuda"):
-        return "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() \
-            else "float32"
-    if device == "cpu":
-        return "bfloat16" if _cpu_has_bfloat16() else "float32"
-    return "float32"
-
-
-@functools.cache
-def _cpu_has_bfloat16() -> bool:
-    """Whether /proc/cpuinfo lists native bfloat16 instructions (read once per process)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+                       limit=limit, style_pixels=style_pixels,
+                       device_limit=free_device_bytes(opts.device))
 
 
 def _tensor(image: Image.Image, size: tuple[int, int], device: str) -> torch.Tensor:
@@ -280,6 +259,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
     if unknown:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
     opts = TransferOptions(**apply_preset(options)).validated()
+    opts = dataclasses.replace(opts, device=resolve_device(opts.device))
     content_image = images.load_image(content, what="content image")
     style_sources = [style] if isinstance(style, (str, Image.Image)) or not isinstance(
         style, Sequence) else list(style)
@@ -418,7 +398,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         else:
             with torch.no_grad():
                 content_style_loss = loss(content_tensor)[1].style
-    current = _finish(current, original_content, regions, style_images, opts)
+    current = _finish(current, original_content, regions, style_images, opts).cpu()
     return TransferResult(images.to_image(current), current, result_terms, done,
                           time.perf_counter() - start, interrupted, history,
                           content_style_loss=content_style_loss, options=opts)

@@ -2,10 +2,11 @@ import pytest
 import torch
 
 from painterly.cli import main
+from painterly.devices import resolve_precision
 from painterly.errors import UserError
 from painterly.losses import PerceptualLoss
 from painterly.models.vgg import load_vgg19
-from painterly.transfer import DEFAULT_STYLE_LAYERS, resolve_precision, transfer
+from painterly.transfer import DEFAULT_STYLE_LAYERS, transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 

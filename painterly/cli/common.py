@@ -67,7 +67,9 @@ def add_network_options(parser: argparse.ArgumentParser, *, pooling: str, device
                              "vgg19-d01eb7cb.pth) instead of the bundled original weights")
     parser.add_argument("--weights-layout", choices=tuple(LAYOUTS), default=None,
                         help="preprocessing of --weights (default: guessed from the file name)")
-    parser.add_argument("--device", default=device, help=f"torch device (default {device})")
+    parser.add_argument("--device", default=device,
+                        help=f"cpu, cuda, cuda:N, mps, or auto: the GPU where PyTorch finds one, "
+                             f"else the CPU (default {device})")
 
 
 def network_options(args: argparse.Namespace) -> dict:

@@ -105,3 +105,20 @@ def test_real_entry_point_has_no_traceback(tmp_path):
 def test_examples_lists_builtins(capsys):
     code, out, _ = run(capsys, "examples")
     assert code == 0 and "tubingen" in out and "starry_night" in out
+
+
+def test_sigterm_ends_a_run_early_and_keeps_its_best_image(tmp_path, content_file, style_file):
+    output = tmp_path / "out.png"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "painterly", "transfer", str(content_file), str(style_file),
+         "-o", str(output), "--size", "32", "--steps", "100000", "--precision", "float32"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    while "transfer" not in seen:  # the progress bar: evaluations are running
+        seen += process.stderr.read(1) or "(exited)"
+        assert "(exited)" not in seen, seen
+    process.terminate()
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "interrupted: wrote the best image so far" in out
+    assert Image.open(output).size == (32, 24)

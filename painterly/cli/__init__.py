@@ -1,10 +1,15 @@
 """The ``painterly`` command: subcommands that parse options, call the Python API, and turn user
-errors into one line on stderr and exit code 2 (1 for a bug, 130 for Ctrl-C)."""
+errors into one line on stderr and exit code 2 (1 for a bug, 130 for Ctrl-C or SIGTERM, which
+both end a run early with its best result so far written)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 from painterly.cli.common import ArgumentParser
 from painterly.errors import UserError
@@ -28,12 +33,32 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, ``timeout``, a batch scheduler) handled like Ctrl-C, so a long run still
+    writes its best result; the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args) or 0
+        with _terminate_as_interrupt():
+            return args.run(args) or 0
     except UserError as error:
         print(f"painterly: error: {error}", file=sys.stderr)
         return 2

@@ -240,7 +240,8 @@ def run_and_save(content, styles, output: Path, options: dict, *, quiet: bool,
         losses = f"; content loss {terms.content:.4g}, style loss {terms.style:.4g}"
         if result.content_style_loss:
             share = 100 * terms.style / result.content_style_loss
-            losses += f" = {share:.2g}% of the content image's own"
+            losses += f" = {share:.2g}% of the content image's own" if share < 10 else \
+                f" = {share:.0f}% of the content image's own"
     if result.interrupted:
         say(f"interrupted: wrote the best image so far to {output} ({width}x{height}, "
             f"{result.evaluations} evaluations, {result.seconds:.1f} s{losses})")

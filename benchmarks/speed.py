@@ -65,6 +65,9 @@ def main() -> None:
                         help="also write the side-by-side picture speed_comparison.jpg here")
     parser.add_argument("--reuse-baseline", action="store_true",
                         help="reuse baseline results saved by an earlier run in --output-dir")
+    parser.add_argument("--compare", action="append", default=[], metavar="KEY=VALUE,...",
+                        help="also run these settings against the same baseline (repeatable), "
+                             "e.g. coarse_steps=30,steps=35")
     args = parser.parse_args()
     args.output_dir.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {os.getloadavg()}")
@@ -87,48 +90,70 @@ def main() -> None:
             baseline = {"seconds": seconds, "evaluations": result.evaluations,
                         "load": os.getloadavg()[0]}
             cache.write_text(json.dumps(baseline))
-        result, seconds = run(content, style, dict(size=args.size))
-        default_path = args.output_dir / f"{tag}_default.png"
-        images.save_image(result.tensor, default_path)
-        top = result.image.size[0] * result.image.size[1]
-        sizes = dict(enumerate(w * h for w, h in _ladder_sizes(content, defaults)))
         base_terms = score(base_path, content, style, defaults)
-        default_terms = score(default_path, content, style, defaults)
-        last_scale = max(event["scale"] for event in result.history)
-        crossing = next((event["time"] for event in result.history
-                         if event["scale"] == last_scale and event["loss"] <= base_terms.total),
-                        None)
-        row = {
-            "pair": pair, "baseline_s": baseline["seconds"], "baseline_loss": base_terms.total,
-            "baseline_style": base_terms.style, "default_s": seconds,
-            "default_loss": default_terms.total, "default_style": default_terms.style,
-            "default_equivalents": equivalents(result.history, sizes, top),
-            "ratio": baseline["seconds"] / seconds, "load_after": os.getloadavg()[0],
-            # when the default's own loss (final size, in-range pixels) first reached the
-            # baseline's scored loss, from the start of its optimization
-            "reached_baseline_s": crossing,
-            "ratio_at_reaching": None if crossing is None else baseline["seconds"] / crossing,
-        }
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-        tiles += [images.load_image(base_path), images.load_image(default_path)]
-        titles += [f"classic: {baseline['seconds']:.0f} s, loss {base_terms.total:.3g}",
-                   f"painterly default: {seconds:.0f} s, loss {default_terms.total:.3g}"]
+        for label, options in [("default", {}), *((text, parse(text)) for text in args.compare)]:
+            result, seconds = run(content, style, dict(size=args.size, **options))
+            path = args.output_dir / f"{tag}_{label.replace(',', '_').replace('=', '')}.png"
+            images.save_image(result.tensor, path)
+            row = _row(f"{pair} {label}", result, seconds, path, content, style, baseline,
+                       base_terms, TransferOptions(size=args.size, **options))
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            if label == "default":
+                tiles += [images.load_image(base_path), images.load_image(path)]
+                titles += [f"classic: {baseline['seconds']:.0f} s, loss {base_terms.total:.3g}",
+                           f"painterly default: {seconds:.0f} s, loss {row['default_loss']:.3g}"]
     if args.figures:
         args.figures.mkdir(parents=True, exist_ok=True)
         figure = image_grid(tiles, titles, columns=2, tile_height=min(300, args.size))
         with images.atomic_file(args.figures / "speed_comparison.jpg") as stream:  # JPEG q85
             figure.save(stream, "JPEG", quality=85)
     print(f"load average after: {os.getloadavg()}")
-    print(f"{'pair':34} {'baseline s':>10} {'loss':>9} {'default s':>9} {'loss':>9} "
+    print(f"{'pair':48} {'baseline s':>10} {'loss':>9} {'default s':>9} {'loss':>9} "
           f"{'equiv':>6} {'ratio':>6} {'reached':>8}  target")
     for row in rows:
         ok = row["default_loss"] <= row["baseline_loss"] and row["ratio"] >= 8
-        print(f"{row['pair']:34} {row['baseline_s']:10.1f} {row['baseline_loss']:9.3g} "
+        print(f"{row['pair']:48} {row['baseline_s']:10.1f} {row['baseline_loss']:9.3g} "
               f"{row['default_s']:9.1f} {row['default_loss']:9.3g} "
               f"{row['default_equivalents']:6.1f} {row['ratio']:6.1f} "
               f"{row['reached_baseline_s'] or float('nan'):8.1f}  "
               f"{'met' if ok else 'NOT met'}")
+
+
+def _row(label: str, result, seconds: float, path: Path, content: Image.Image,
+         style: Image.Image, baseline: dict, base_terms, options: TransferOptions) -> dict:
+    """One line of the table: a run's scored loss and time against the baseline's."""
+    top = result.image.size[0] * result.image.size[1]
+    sizes = dict(enumerate(w * h for w, h in _ladder_sizes(content, options)))
+    terms = score(path, content, style, options)
+    last_scale = max(event["scale"] for event in result.history)
+    # when the run's own loss (final size, in-range pixels) first reached the baseline's scored
+    # loss, from the start of its optimization
+    crossing = next((event["time"] for event in result.history
+                     if event["scale"] == last_scale and event["loss"] <= base_terms.total), None)
+    return {
+        "pair": label, "baseline_s": baseline["seconds"], "baseline_loss": base_terms.total,
+        "baseline_style": base_terms.style, "default_s": seconds,
+        "default_loss": terms.total, "default_style": terms.style,
+        "default_equivalents": equivalents(result.history, sizes, top),
+        "ratio": baseline["seconds"] / seconds, "load_after": os.getloadavg()[0],
+        "reached_baseline_s": crossing,
+        "ratio_at_reaching": None if crossing is None else baseline["seconds"] / crossing,
+    }
+
+
+def parse(text: str) -> dict:
+    """``key=value,...`` with numbers converted (``min_size=256,precision=float32``)."""
+    options: dict = {}
+    for part in text.split(","):
+        key, value = part.split("=")
+        for kind in (int, float, str):
+            try:
+                options[key] = kind(value)
+                break
+            except ValueError:
+                continue
+    return options
 
 
 def _ladder_sizes(content: Image.Image, options: TransferOptions) -> list[tuple[int, int]]:

@@ -15,25 +15,11 @@ import os
 import time
 from pathlib import Path
 
-from speed import equivalents, score
+from speed import equivalents, parse, score
 
 from painterly import images
 from painterly.schedule import ladder
 from painterly.transfer import TransferOptions, transfer
-
-
-def parse(text: str) -> dict:
-    """``key=value,...`` with numbers converted (``min_size=256,precision=float32``)."""
-    options: dict = {}
-    for part in text.split(","):
-        key, value = part.split("=")
-        for kind in (int, float, str):
-            try:
-                options[key] = kind(value)
-                break
-            except ValueError:
-                continue
-    return options
 
 
 def main() -> None:

@@ -59,6 +59,21 @@ def test_bounded_lbfgs_keeps_pixels_in_range():
     assert result.tensor.min() >= 0 and result.tensor.max() <= 1
 
 
+def test_direct_lbfgs_b_driver_takes_exactly_minimizes_steps(monkeypatch):
+    import scipy
+
+    from painterly import optimize
+
+    if tuple(int(part) for part in scipy.__version__.split(".")[:2]) >= (1, 15):
+        assert optimize._SETULB is not None  # the fast path is the one that runs
+    options = dict(FAST, steps=12, device="cpu", precision="float32")
+    direct = transfer(synthetic_photo(), synthetic_painting(), **options)
+    monkeypatch.setattr(optimize, "_SETULB", None)
+    through_minimize = transfer(synthetic_photo(), synthetic_painting(), **options)
+    assert direct.evaluations == through_minimize.evaluations == 12
+    assert torch.equal(direct.tensor, through_minimize.tensor)
+
+
 def test_coarse_to_fine_ladder_and_progress_events():
     assert ladder(1024, 768, 512, 128) == [(128, 96), (256, 192), (512, 384)]  # ratio 2
     assert ladder(1024, 768, 512, 128, math.sqrt(2)) == [(128, 96), (181, 136), (256, 192),

@@ -45,7 +45,7 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
-    Preset("painterly", "painterly's defaults: coarse to fine from 128 px, bounded L-BFGS, "
+    Preset("painterly", "painterly's defaults: coarse to fine from 256 px, bounded L-BFGS, "
            "content init, equal layer weights, alpha 1, beta 1e3",
            "this project (README)", {}),
     Preset("gatys", "Gatys' own PyTorch notebook: 1e3/N^2 layer weights, L-BFGS, content init, "

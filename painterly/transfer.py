@@ -45,13 +45,13 @@ class TransferOptions:
 
     size: int = 512
     """Long side of the output in pixels."""
-    steps: int = 35
+    steps: int = 42
     """Evaluations (forward+backward passes) at the final size. A single-scale run (``size <=
     min_size``) is its ladder's smallest rung too and gets ``max(steps, coarse_steps)``."""
-    coarse_steps: int = 30
+    coarse_steps: int = 10
     """Evaluations at the smallest rung of the ladder, tapering geometrically to ``steps``
-    (chosen with benchmarks/tune_schedule.py and benchmarks/speed.py: at 512 px, 256 px x 30
-    then 512 px x 35, about 43 full-size evaluations' worth of work; README "Speed and large
+    (chosen with benchmarks/tune_schedule.py and benchmarks/speed.py: at 512 px, 256 px x 10
+    then 512 px x 42, about 45 full-size evaluations' worth of work; README "Speed and large
     images")."""
     min_size: int = 256
     """Smallest rung of the coarse-to-fine ladder; ``>= size`` means a single scale."""
@@ -82,7 +82,7 @@ class TransferOptions:
     """``content``, ``noise``, or a path to an image to start from."""
     optimizer: str = "lbfgs"
     learning_rate: float = 0.02
-    history: int = 20
+    history: int = 10
     pooling: str = "max"
     seed: int = 0
     weights: str | None = None

@@ -9,8 +9,11 @@ from pathlib import Path
 import torch
 
 from painterly.errors import UserError
+from painterly.losses import PRECISIONS
 
 AUTO = "auto"
+PRECISION_CHOICES = (AUTO, *PRECISIONS)
+"""What ``--precision`` accepts: ``auto`` or one of the number formats the network runs in."""
 
 
 def resolve_device(device: str) -> str:

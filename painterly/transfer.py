@@ -18,11 +18,16 @@ import torch
 from PIL import Image
 
 from painterly import color, guides, images, memory, schedule
-from painterly.devices import AUTO, free_device_bytes, resolve_device, resolve_precision
+from painterly.devices import (
+    AUTO,
+    PRECISION_CHOICES,
+    free_device_bytes,
+    resolve_device,
+    resolve_precision,
+)
 from painterly.errors import UserError
 from painterly.losses import (
     LAYER_WEIGHT_SCHEMES,
-    PRECISIONS,
     STYLE_STATISTICS,
     LossTerms,
     PerceptualLoss,
@@ -119,8 +124,8 @@ class TransferOptions:
             raise UserError("--style-scale must be between 0.05 and 8")
         if self.style_loss not in STYLE_STATISTICS:
             raise UserError(f"--style-loss: choose from {', '.join(STYLE_STATISTICS)}")
-        if self.precision not in ("auto", *PRECISIONS):
-            raise UserError(f"--precision: choose from auto, {', '.join(PRECISIONS)}")
+        if self.precision not in PRECISION_CHOICES:
+            raise UserError(f"--precision: choose from {', '.join(PRECISION_CHOICES)}")
         if self.preserve_colors is not None and self.preserve_colors not in color.PRESERVE_COLORS:
             raise UserError(f"--preserve-colors: choose from {', '.join(color.PRESERVE_COLORS)}")
         if self.preset is not None and self.preset not in PRESETS:

@@ -18,10 +18,11 @@ from painterly.cli.common import (
     snapshot_writer,
 )
 from painterly.color import PRESERVE_COLORS
+from painterly.devices import PRECISION_CHOICES
 from painterly.errors import UserError
 from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_path
 from painterly.guides import KEEP_CONTENT
-from painterly.losses import LAYER_WEIGHT_SCHEMES, PRECISIONS, STYLE_STATISTICS
+from painterly.losses import LAYER_WEIGHT_SCHEMES, STYLE_STATISTICS
 from painterly.optimize import METHODS
 from painterly.presets import PRESETS
 from painterly.transfer import TransferOptions, transfer
@@ -123,7 +124,7 @@ def add_speed_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tile-size", type=int, default=None, metavar="PIXELS",
                         help="evaluate the image in tiles of this size (exact, seamless); "
                              "0 never tiles (default: tile only when memory requires it)")
-    parser.add_argument("--precision", choices=("auto", *PRECISIONS), default=d.precision,
+    parser.add_argument("--precision", choices=PRECISION_CHOICES, default=d.precision,
                         help="number format of the network: bfloat16 is 1.8x faster where the "
                              "CPU has it, for the same result (default auto: bfloat16 where "
                              "native, else float32)")

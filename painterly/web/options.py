@@ -11,10 +11,11 @@ import math
 from typing import Any
 
 from painterly.color import PRESERVE_COLORS
+from painterly.devices import PRECISION_CHOICES
 from painterly.errors import UserError
 from painterly.experiments import CONTENT_LAYERS, STYLE_LAYERS, ReconstructionOptions
 from painterly.layers import POOLING_KINDS
-from painterly.losses import LAYER_WEIGHT_SCHEMES, PRECISIONS
+from painterly.losses import LAYER_WEIGHT_SCHEMES
 from painterly.models.vgg import LAYER_NAMES, check_layers
 from painterly.optimize import METHODS
 from painterly.transfer import INIT_CHOICES, TransferOptions
@@ -33,7 +34,7 @@ MAX_RECONSTRUCTIONS = 8
 CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": METHODS, "pooling": POOLING_KINDS, "init": INIT_CHOICES,
     "content_layer": LAYER_NAMES, "layer_weights": LAYER_WEIGHT_SCHEMES,
-    "precision": ("auto", *PRECISIONS), "preserve_colors": PRESERVE_COLORS,
+    "precision": PRECISION_CHOICES, "preserve_colors": PRESERVE_COLORS,
 }
 """Allowed values of the text options (``init`` is never a path here)."""
 LABELS = {

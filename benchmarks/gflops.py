@@ -107,15 +107,23 @@ def main() -> None:
         from torch.profiler import ProfilerActivity, profile
 
         vgg = load_vgg19()
-        loss = PerceptualLoss(vgg, content_layer="relu4_2", style_layers=DEFAULT_STYLE_LAYERS)
+        loss = PerceptualLoss(vgg, content_layer="relu4_2", style_layers=DEFAULT_STYLE_LAYERS,
+                              precision=args.precision)
         x0 = torch.rand(1, 3, height, width)
         loss.set_content(x0)
         loss.set_style([torch.rand(1, 3, height, width)])
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+
+        def once() -> None:
             x = x0.clone().requires_grad_(True)
             value, _ = loss(x)
             torch.autograd.grad(value, x)
-        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+        once()  # warm up: oneDNN picks and caches its kernels on the first call
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(args.repeats):
+                once()
+        print(f"profile of {args.repeats} evaluations, {args.precision}:")
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from painterly.losses import (
     REFERENCE_PIXELS,
     LossTerms,
     PerceptualLoss,
+    content_loss,
     gram_matrix,
     style_layer_weights,
 )
@@ -155,7 +156,7 @@ class TiledLoss:
             core = cores[name]
             if target is None:
                 target = core.new_zeros(*core.shape[:2], image.shape[-2] // stride,
-                                        image.shape[-1] // stride)
+                                        image.shape[-1] // stride, dtype=torch.float32)
             target[(..., *tile.place(stride))] = core
         self.loss.content_target = target
 
@@ -214,7 +215,7 @@ class TiledLoss:
                     name = loss.content_layer
                     core = tile.core(features[name], self.strides[name])
                     target = loss.content_target[(..., *tile.place(self.strides[name]))]
-                    part = 0.5 * (core - target).pow(2).sum()
+                    part = content_loss(core, target)
                     content += float(part.detach())
                     surrogate = surrogate + content_scale * part
                 (window_gradient,) = torch.autograd.grad(surrogate, window)

@@ -20,6 +20,27 @@ def test_gram_matrix_is_f_times_f_transposed():
     assert torch.equal(gram_matrix(features)[0], expected)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_gram_matrix_and_its_gradient_in_every_layout_and_format(dtype, layout):
+    generator = torch.Generator().manual_seed(0)
+    reference = torch.rand(2, 5, 6, 7, generator=generator).to(dtype).double()
+    features = reference.to(dtype).contiguous(memory_format=layout).requires_grad_(True)
+    weights = torch.rand(2, 5, 5, generator=generator, dtype=torch.float64)
+    gram = gram_matrix(features)
+    assert gram.dtype == torch.float32 and gram.shape == (2, 5, 5)
+    flat = reference.flatten(2)
+    expected = flat @ flat.mT
+    tolerance = 1e-6 if dtype == torch.float32 else 1e-2  # bfloat16 rounds G to 8 bits
+    assert torch.allclose(gram.double(), expected, rtol=tolerance)
+    (gradient,) = torch.autograd.grad((gram.double() * weights).sum(), features)
+    reference.requires_grad_(True)
+    r = reference.flatten(2)
+    (expected_gradient,) = torch.autograd.grad(((r @ r.mT) * weights).sum(), reference)
+    assert gradient.dtype == dtype and gradient.shape == features.shape
+    assert torch.allclose(gradient.double(), expected_gradient, rtol=tolerance, atol=tolerance)
+
+
 def test_content_loss_is_half_sum_of_squares():
     f = torch.tensor([1.0, 2.0, 3.0])
     p = torch.tensor([1.0, 0.0, 6.0])

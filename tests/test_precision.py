@@ -4,7 +4,7 @@ import torch
 from painterly.cli import main
 from painterly.devices import resolve_precision
 from painterly.errors import UserError
-from painterly.losses import PerceptualLoss
+from painterly.losses import PerceptualLoss, gram_matrix
 from painterly.models.vgg import load_vgg19
 from painterly.transfer import DEFAULT_STYLE_LAYERS, transfer
 
@@ -20,7 +20,7 @@ def test_explicit_precisions_are_kept_and_auto_falls_back_to_float32():
     assert resolve_precision("auto", "mps") == "float32"
 
 
-def test_bfloat16_network_gives_float32_features_and_nearly_the_same_loss_and_gradient():
+def test_bfloat16_network_gives_nearly_the_same_loss_and_gradient_as_float32():
     from painterly.images import to_tensor
 
     content, style = to_tensor(synthetic_photo(64, 48)), to_tensor(synthetic_painting(64, 48))
@@ -32,7 +32,9 @@ def test_bfloat16_network_gives_float32_features_and_nearly_the_same_loss_and_gr
                               precision=precision)
         loss.set_content(content)
         loss.set_style([style])
-        assert loss.features(content, ["relu1_1"])["relu1_1"].dtype == torch.float32
+        features = loss.features(content, ["relu1_1"])["relu1_1"]
+        assert features.dtype == getattr(torch, precision)
+        assert gram_matrix(features).dtype == torch.float32
         value, _ = loss(image)
         (gradient,) = torch.autograd.grad(value, image)
         values[precision] = (float(value.detach()), gradient.flatten())
@@ -51,3 +53,15 @@ def test_unknown_precision_is_a_user_error(capsys, content_file, style_file, tmp
     with pytest.raises(ValueError, match="precision"):
         PerceptualLoss(load_vgg19(), content_layer=None, style_layers=["relu1_1"],
                        precision="half")
+
+
+def test_bfloat16_loss_uses_its_own_copy_of_the_weights_in_bfloat16():
+    vgg = load_vgg19()
+    loss = PerceptualLoss(vgg, content_layer="relu4_2", style_layers=["relu1_1"],
+                          precision="bfloat16")
+    assert loss.network.conv_weight("conv1_1").dtype == torch.bfloat16
+    assert vgg.conv_weight("conv1_1").dtype == torch.float32  # the shared network is untouched
+    image = torch.rand(1, 3, 32, 40)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        autocast = vgg(image, ["relu2_1"])["relu2_1"]
+    assert torch.equal(loss.features(image, ["relu2_1"])["relu2_1"], autocast)

@@ -74,6 +74,24 @@ def test_direct_lbfgs_b_driver_takes_exactly_minimizes_steps(monkeypatch):
     assert torch.equal(direct.tensor, through_minimize.tensor)
 
 
+def test_lbfgs_b_runs_with_one_blas_thread_on_the_cpu(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from painterly import optimize
+
+    seen = []
+    evaluate = optimize._Tracker.evaluate
+
+    def spy(self, image):
+        seen.append({info["num_threads"] for info in threadpool_info()
+                     if info["user_api"] == "blas"})
+        return evaluate(self, image)
+
+    monkeypatch.setattr(optimize._Tracker, "evaluate", spy)
+    transfer(synthetic_photo(), synthetic_painting(), **dict(FAST, steps=3, device="cpu"))
+    assert seen and all(threads == {1} for threads in seen if threads)
+
+
 def test_coarse_to_fine_ladder_and_progress_events():
     assert ladder(1024, 768, 512, 128) == [(128, 96), (256, 192), (512, 384)]  # ratio 2
     assert ladder(1024, 768, 512, 128, math.sqrt(2)) == [(128, 96), (181, 136), (256, 192),

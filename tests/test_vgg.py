@@ -35,6 +35,20 @@ def test_feature_shapes(vgg):
     assert out["pool5"].shape == (1, 512, 2, 1)
 
 
+def test_features_are_channels_last_on_the_cpu_and_the_same_as_without(vgg, monkeypatch):
+    import painterly.models.vgg as module
+
+    image = torch.rand(1, 3, 40, 48)
+    features = vgg(image, ["relu1_1", "relu3_1"])
+    assert all(f.is_contiguous(memory_format=torch.channels_last) for f in features.values())
+    monkeypatch.setattr(module, "CHANNELS_LAST_DEVICES", ())
+    plain = vgg(image, ["relu1_1", "relu3_1"])
+    assert plain["relu3_1"].is_contiguous()
+    for name in plain:  # float32 sums in another order: equal to rounding
+        scale = plain[name].abs().max()
+        assert (features[name] - plain[name]).abs().max() < 1e-4 * scale
+
+
 def test_conv_output_is_before_the_relu(vgg):
     out = vgg(torch.rand(1, 3, 32, 32), ["conv1_1", "relu1_1"])
     assert (out["conv1_1"] < 0).any()

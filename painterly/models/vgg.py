@@ -53,6 +53,13 @@ CONV_NAMES = tuple(name for name in LAYER_NAMES if name.startswith("conv"))
 BUNDLED_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 BUNDLED_WEIGHTS_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
 
+CHANNELS_LAST_DEVICES = ("cpu",)
+"""Devices where the network runs on channels-last tensors (each position's channels adjacent in
+memory), so that its outputs are channels-last too. On this project's CPU (oneDNN) a 512 px
+evaluation (forward + input gradient, to relu5_1) took 0.386 s instead of 0.489 s in bfloat16 and
+0.814 s instead of 0.922 s in float32, max pooling alone 4x faster; the layout of the weights
+made no difference."""
+
 TORCHVISION_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
 """Positions of the 16 convolutions in torchvision's ``vgg19().features`` (also used by the
 Caffe-converted ``vgg19-d01eb7cb.pth``)."""
@@ -117,6 +124,9 @@ class VGG19(nn.Module):
     deepest of them::
 
         features = vgg(image, ["relu1_1", "relu4_2"])
+
+    It computes in the number format of its weights: ``vgg.to(torch.bfloat16)`` takes float32
+    images, preprocesses them in float32 and runs the layers in bfloat16.
     """
 
     def __init__(self, convs: dict[str, tuple[torch.Tensor, torch.Tensor]],
@@ -145,7 +155,9 @@ class VGG19(nn.Module):
         wanted = set(check_layers(layers))
         deepest = max(LAYER_NAMES.index(name) for name in wanted)
         outputs: dict[str, torch.Tensor] = {}
-        x = self.preprocess(image)
+        x = self.preprocess(image).to(self.convs["conv1_1"].weight.dtype)
+        if x.device.type in CHANNELS_LAST_DEVICES:
+            x = x.contiguous(memory_format=torch.channels_last)
         for name in LAYER_NAMES[: deepest + 1]:
             kind = name[:4]
             if kind == "conv":

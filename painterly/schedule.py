@@ -7,7 +7,7 @@ at the smallest rung to ``steps`` at the final one. The defaults were chosen by 
 (benchmarks/tune_schedule.py and benchmarks/speed.py, README "Speed and large images"): every jump
 to a larger size costs a few evaluations to recover from the upsampling, so one jump of 2 beat
 two of sqrt(2) at equal time, and full-size evaluations buy more than coarse ones, so the
-smallest rung gets few (10) and the final one most (42). The coarse rungs still matter for the
+smallest rung gets few (10) and the final one most (70). The coarse rungs still matter for the
 look: they lay down strokes at the painting's own scale.
 
 With a time budget, the step counts keep the same proportions but are scaled to fill the time

@@ -50,14 +50,14 @@ class TransferOptions:
 
     size: int = 512
     """Long side of the output in pixels."""
-    steps: int = 42
+    steps: int = 70
     """Evaluations (forward+backward passes) at the final size. A single-scale run (``size <=
     min_size``) is its ladder's smallest rung too and gets ``max(steps, coarse_steps)``."""
     coarse_steps: int = 10
     """Evaluations at the smallest rung of the ladder, tapering geometrically to ``steps``
     (chosen with benchmarks/tune_schedule.py and benchmarks/speed.py: at 512 px, 256 px x 10
-    then 512 px x 42, about 45 full-size evaluations' worth of work; README "Speed and large
-    images")."""
+    then 512 px x 70, about 73 full-size evaluations' worth of work, which reaches the classic
+    300-evaluation loss on all three benchmark pairs; README "Speed and large images")."""
     min_size: int = 256
     """Smallest rung of the coarse-to-fine ladder; ``>= size`` means a single scale."""
     scale_ratio: float = 2.0

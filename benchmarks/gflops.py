@@ -44,14 +44,16 @@ def _best_seconds(work, repeats: int) -> float:
     return best
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> dict[str, float]:
-    """GFLOP/s of an n x n x n float32 matrix multiply, two ways: ``torch.mm`` (MKL's sgemm) and
-    the same product as a 1x1 convolution (oneDNN, the library the VGG convolutions run on;
-    MKL's sgemm is much slower than oneDNN on some CPUs, e.g. AMD EPYC)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    image, kernel = torch.randn(1, n, n // 32, 32), torch.randn(n, n, 1, 1)
+def matmul_gflops(n: int = 2048, repeats: int = 5,
+                  dtype: torch.dtype = torch.float32) -> dict[str, float]:
+    """GFLOP/s of an n x n x n matrix multiply in ``dtype``, two ways: ``torch.mm`` (MKL's sgemm
+    for float32) and the same product as a 1x1 convolution (oneDNN, the library the VGG
+    convolutions run on; MKL's sgemm is much slower than oneDNN on some CPUs, e.g. AMD EPYC)."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    image = torch.randn(1, n, n // 32, 32, dtype=dtype)
+    kernel = torch.randn(n, n, 1, 1, dtype=dtype)
     flops = 2 * n**3
-    return {"torch.mm (sgemm)": flops / _best_seconds(lambda: a @ b, repeats) / 1e9,
+    return {"torch.mm": flops / _best_seconds(lambda: a @ b, repeats) / 1e9,
             "1x1 convolution (oneDNN)": flops / _best_seconds(
                 lambda: torch.nn.functional.conv2d(image, kernel), repeats) / 1e9}
 
@@ -84,13 +86,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512, help="long side (4:3 image)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="also the weights in channels-last (the network's inputs are "
+                             "channels-last on the CPU anyway)")
     parser.add_argument("--precision", choices=PRECISIONS, default="float32",
-                        help="number format of the network (the matmul stays float32)")
+                        help="number format of the network; the matmuls are timed in float32 "
+                             "and in this format, and the evaluation is compared with this one")
     parser.add_argument("--profile", action="store_true", help="print a torch.profiler table")
     args = parser.parse_args()
     width, height = args.size, args.size * 3 // 4
-    references = matmul_gflops()
+    dtype = getattr(torch, args.precision)
+    references = {(torch.float32, name): value for name, value in matmul_gflops().items()}
+    if dtype != torch.float32:
+        references |= {(dtype, name): value
+                       for name, value in matmul_gflops(dtype=dtype).items()}
     seconds = evaluation_seconds(width, height, args.repeats, args.channels_last,
                                  args.precision)
     flops = 2 * conv_flops(width, height)
@@ -98,11 +107,12 @@ def main() -> None:
     print(f"threads {torch.get_num_threads()}, image {width}x{height}, "
           f"channels_last {args.channels_last}, {args.precision}, "
           f"load average {os.getloadavg()[0]:.2f}")
-    for name, value in references.items():
-        print(f"matmul 2048^3 float32, {name}: {value:.1f} GFLOP/s")
-    best = max(references.values())
+    for (kind, name), value in references.items():
+        print(f"matmul 2048^3 {str(kind).removeprefix('torch.')}, {name}: {value:.1f} GFLOP/s")
+    best = max(value for (kind, _), value in references.items() if kind == dtype)
     print(f"one evaluation: {seconds:.3f} s, {flops / 1e9:.1f} GFLOP (conv forward + input "
-          f"gradient) -> {achieved:.1f} GFLOP/s = {achieved / best:.0%} of the faster matmul")
+          f"gradient) -> {achieved:.1f} GFLOP/s = {achieved / best:.0%} of the faster "
+          f"{args.precision} matmul")
     if args.profile:
         from torch.profiler import ProfilerActivity, profile
 

@@ -209,7 +209,6 @@ class PerceptualLoss:
             raise ValueError(f"unknown style statistic '{style_loss}'")
         if precision not in PRECISIONS:
             raise ValueError(f"unknown precision '{precision}'")
-        self.vgg = vgg
         self.precision = precision
         # a bfloat16 copy of the weights rather than autocast, which casts every weight again at
         # every evaluation (measured 8% of a 512 px evaluation)

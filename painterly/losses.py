@@ -69,12 +69,20 @@ class _Gram(torch.autograd.Function):
         (features,) = ctx.saved_tensors
         matrix, transposed = _position_rows(features)
         symmetric = (grad + grad.mT).to(features.dtype)
+        # written into a fresh tensor of the features' layout, returned as itself (not a view):
+        # autograd then adds the gradient from the deeper layers into it in place instead of
+        # allocating a third feature-sized tensor (measured: 8 ms per evaluation at relu1_1)
+        b, n, h, w = features.shape
         if transposed:
-            b, n, h, w = features.shape
-            rows = _stack([m @ s for m, s in zip(matrix, symmetric, strict=True)])
-            return rows.view(b, h, w, n).permute(0, 3, 1, 2)
-        return _stack([s @ m for m, s in zip(matrix, symmetric, strict=True)]).view(
-            features.shape)
+            result = torch.empty(features.shape, dtype=features.dtype, device=features.device,
+                                 memory_format=torch.channels_last)
+            target = result.permute(0, 2, 3, 1).view(b, h * w, n)
+        else:
+            result = features.new_empty(features.shape)
+            target = result.view(b, n, h * w)
+        for m, s, out in zip(matrix, symmetric, target, strict=True):
+            torch.mm(m, s, out=out) if transposed else torch.mm(s, m, out=out)
+        return result
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:

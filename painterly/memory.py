@@ -24,8 +24,8 @@ BASE_BYTES = 700 * 2**20
 """Python, PyTorch and the network's weights."""
 
 IMAGE_BYTES_PER_PIXEL = 3 * 4 * 20
-"""Copies of the image at the top scale (current, best, gradient, float64 copies, inputs);
-raised after a 4096 px run peaked 3% above the estimate."""
+"""Copies of the image at the top scale (current, best, gradient, inputs, snapshots); raised
+after a 4096 px run peaked 3% above the estimate (when L-BFGS-B also kept float64 copies)."""
 
 CONTENT_TARGET_BYTES_PER_PIXEL = 512 * 4 // 64
 """relu4_2 features of the whole image (kept when tiling)."""
@@ -70,8 +70,8 @@ def default_limit() -> int:
 def optimizer_bytes(pixels: int, method: str, history: int) -> int:
     """State of the optimizer for an image of ``pixels`` pixels."""
     n = 3 * pixels
-    if method == "lbfgs":  # SciPy L-BFGS-B in float64: 2mn + 5n work, x, g, bounds, copies
-        return (2 * history + 13) * n * 8
+    if method == "lbfgs":  # painterly.lbfgsb, float32: 2(m + 1) history rows, x, g, trial, ...
+        return (2 * (history + 1) + 8) * n * 4
     if method == "lbfgs-unbounded":  # torch float32: 2m vectors + a few
         return (2 * history + 6) * n * 4
     return 4 * n * 4  # Adam: moments, parameter, gradient
@@ -109,6 +109,14 @@ def host_bytes(width: int, height: int, method: str, history: int) -> int:
     return BASE_BYTES + IMAGE_BYTES_PER_PIXEL * pixels + optimizer_bytes(pixels, method, history)
 
 
+def device_bytes(width: int, height: int, method: str, history: int, tile: int | None,
+                 style_pixels: int = 0) -> int:
+    """What a GPU holds: the network's work and the optimizer's state (every optimizer runs
+    on the pixels' device)."""
+    return activation_bytes(width, height, tile, style_pixels) + optimizer_bytes(
+        width * height, method, history)
+
+
 def peak_bytes(width: int, height: int, method: str, history: int, tile: int | None,
                style_pixels: int = 0) -> int:
     """Peak of a run on the CPU, where the network's work shares the host's memory."""
@@ -121,9 +129,9 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
          device_limit: int | None = None) -> MemoryPlan:
     """Choose tiling and history for the top scale so the estimate fits ``limit`` bytes
     (default: :func:`default_limit`). ``tile`` 0 forces no tiling, a number forces that
-    tile size. ``device_limit``: free bytes of a GPU that runs the network (its activations go
-    there, the optimizer's state stays in ``limit``); None: all in ``limit``. Raises UserError
-    when nothing fits."""
+    tile size. ``device_limit``: free bytes of a GPU that runs the network (its activations and
+    the optimizer's state go there, the image copies stay in ``limit``); None: all in
+    ``limit``. Raises UserError when nothing fits."""
     limit = default_limit() if limit is None else limit
     tiles = [None] if tile == 0 else [tile] if tile else [None, DEFAULT_TILE, 256, MIN_TILE]
     histories = sorted({history, min(history, 10), min(history, 5), min(history, 3)},
@@ -134,8 +142,9 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
         if device_limit is None:
             return peak_bytes(w, h, method, candidate_history, candidate_tile,
                               pixels_of_style) <= limit
-        return (host_bytes(w, h, method, candidate_history) <= limit and
-                activation_bytes(w, h, candidate_tile, pixels_of_style) <= device_limit)
+        return (BASE_BYTES + IMAGE_BYTES_PER_PIXEL * w * h <= limit and
+                device_bytes(w, h, method, candidate_history, candidate_tile,
+                             pixels_of_style) <= device_limit)
 
     for candidate_tile in tiles:
         for candidate_history in histories:
@@ -151,13 +160,15 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
                 histories[-1], tiles[-1], int(style_pixels * scale)):
             fitting = candidate
             break
-    host = host_bytes(width, height, method, histories[-1])
-    work = activation_bytes(width, height, tiles[-1], style_pixels)
+    if device_limit is None:
+        smallest = peak_bytes(width, height, method, histories[-1], tiles[-1], style_pixels)
+    else:
+        work = device_bytes(width, height, method, histories[-1], tiles[-1], style_pixels)
+        smallest = BASE_BYTES + IMAGE_BYTES_PER_PIXEL * width * height
     if device_limit is not None and work > device_limit:
         need = (f"about {work / 2**30:.1f} GB of GPU memory but only "
                 f"{device_limit / 2**30:.1f} GB are free")
     else:
-        smallest = host + (0 if device_limit is not None else work)
         need = (f"about {smallest / 2**30:.1f} GB of memory but only "
                 f"{limit / 2**30:.1f} GB can be used")
     raise UserError(
@@ -166,5 +177,5 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
         + " (or free some memory / raise --max-memory)")
 
 
-__all__ = ["MemoryPlan", "activation_bytes", "available_bytes", "default_limit",
+__all__ = ["MemoryPlan", "activation_bytes", "available_bytes", "default_limit", "device_bytes",
            "evaluation_bytes", "host_bytes", "optimizer_bytes", "peak_bytes", "plan"]

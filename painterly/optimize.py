@@ -2,10 +2,10 @@
 
 Methods:
 
-* ``lbfgs`` (default): L-BFGS-B (SciPy) with the pixels kept inside [0, 1] during the search,
-  so the saved 8-bit image is the optimized one (no clipping afterwards). No early stop on
-  tolerances: it runs the number of evaluations asked for, restarting its memory if the line
-  search ever gives up.
+* ``lbfgs`` (default): L-BFGS-B (:mod:`painterly.lbfgsb`) with the pixels kept inside [0, 1]
+  during the search, so the saved 8-bit image is the optimized one (no clipping afterwards).
+  No early stop on tolerances: it runs the number of evaluations asked for, restarting its
+  memory if the line search ever gives up.
 * ``adam``: Adam on the pixels, clamped to [0, 1] after each step.
 * ``lbfgs-unbounded``: PyTorch's L-BFGS without bounds, clipped when saved: what the classic
   tools do, kept as the baseline for benchmarks.
@@ -22,11 +22,10 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-from scipy.optimize import Bounds, minimize
 from threadpoolctl import threadpool_limits
 
+from painterly.lbfgsb import minimize_box
 from painterly.losses import LossTerms
 
 METHODS = ("lbfgs", "adam", "lbfgs-unbounded")
@@ -105,89 +104,42 @@ def optimize_pixels(loss_fn: LossFunction, image: torch.Tensor, *, steps: int,
 
 
 def _run_lbfgs_b(tracker: _Tracker, image: torch.Tensor, history: int) -> None:
-    """SciPy's L-BFGS-B on the objective times a constant chosen at the first evaluation so that
-    the first trial step moves no pixel by more than :data:`FIRST_STEP`. L-BFGS-B's first step is
-    the raw gradient projected on the box: unscaled, it sends every pixel to 0 or 1 (a loss some
-    1000x the start) and the line search spends evaluations backing off from there."""
-    shape, dtype, device = image.shape, image.dtype, image.device
+    """L-BFGS-B (:mod:`painterly.lbfgsb`, on the image's device and dtype) on the objective
+    times a constant chosen at the first evaluation so that the first trial step moves no pixel
+    by more than :data:`FIRST_STEP`. L-BFGS-B's first step is the raw gradient projected on the
+    box: unscaled, it sends every pixel to 0 or 1 (a loss some 1000x the start) and the line
+    search spends evaluations backing off from there."""
+    shape = image.shape
     scale: float | None = None
 
-    def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
+    def fun(flat: torch.Tensor) -> tuple[float, torch.Tensor]:
         nonlocal scale
-        x = torch.from_numpy(flat.astype(np.float32)).view(shape).to(device, dtype)
-        loss, gradient = tracker.evaluate(x)
+        loss, gradient = tracker.evaluate(flat.view(shape))
         if scale is None:
             scale = FIRST_STEP / max(float(gradient.abs().max()), 1e-30)
-        return float(loss) * scale, gradient.detach().cpu().double().numpy().ravel() * scale
+        return float(loss) * scale, gradient.reshape(-1) * scale
 
-    start = image.detach().clamp(0, 1).cpu().double().numpy().ravel()
-    with _one_blas_thread(device):
+    start = image.detach().clamp(0, 1).reshape(-1)
+    with _one_blas_thread(image.device):
         while tracker.evaluations < tracker.steps:
             before = tracker.evaluations
-            if _SETULB is not None:
-                _lbfgsb_unit_box(fun, start, history)
-            else:
-                minimize(fun, start, jac=True, method="L-BFGS-B", bounds=Bounds(0.0, 1.0),
-                         options={"maxcor": history, "maxfun": tracker.steps - before + 1,
-                                  "maxiter": 10 * tracker.steps, "ftol": 0.0, "gtol": 0.0,
-                                  "maxls": MAX_LINE_SEARCH})
+            minimize_box(fun, start, history=history, max_line_search=MAX_LINE_SEARCH)
             if tracker.evaluations == before:  # no progress possible (e.g. an exact optimum)
                 break
             # the line search gave up (or converged): restart the memory from the best point
-            start = tracker.best_image.cpu().double().numpy().ravel()
+            start = tracker.best_image.reshape(-1)
 
 
 def _one_blas_thread(device: torch.device):
-    """L-BFGS-B's vector operations run in SciPy's BLAS, whose threads keep spinning for a while
-    after each call: on a CPU they took a core from the next evaluation (measured on 2 cores at
-    512 px: 0.44 s per evaluation instead of 0.36). One BLAS thread costs L-BFGS-B nothing there;
-    on a GPU the host's cores are free, so the BLAS keeps its threads."""
+    """The small matrices of L-BFGS-B go through NumPy's BLAS, whose threads keep spinning for
+    a while after each call: on a CPU they would take a core from the next evaluation (measured
+    with SciPy's L-BFGS-B on 2 cores at 512 px: 0.44 s per evaluation instead of 0.36). On a
+    GPU the host's cores are free, so the BLAS keeps its threads."""
     return threadpool_limits(1, user_api="blas") if device.type == "cpu" else nullcontext()
 
 
 MAX_LINE_SEARCH = 20
 """Evaluations L-BFGS-B's line search may spend on one step (SciPy's default)."""
-
-
-def _find_setulb() -> Callable | None:
-    """SciPy's L-BFGS-B routine itself, where its signature is the one this module drives
-    (SciPy 1.15 and later); None sends runs through ``scipy.optimize.minimize`` instead."""
-    try:
-        from scipy.optimize import _lbfgsb
-    except ImportError:
-        return None
-    routine = getattr(_lbfgsb, "setulb", None)
-    signature = "setulb(m,x,l,u,nbd,f,g,factr,pgtol,wa,iwa,task,lsave,isave,dsave,maxls,ln_task)"
-    return routine if routine is not None and (routine.__doc__ or "").startswith(signature) \
-        else None
-
-
-_SETULB = _find_setulb()
-
-
-def _lbfgsb_unit_box(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], start: np.ndarray,
-                     history: int) -> None:
-    """L-BFGS-B on [0, 1]^n, driving SciPy's routine the way ``minimize`` does, without its
-    per-variable bounds conversion in Python (1.6 s at 512 px, over a minute at 4096 px) and its
-    wrapper's copies. Runs until the routine stops (line search failed or converged) or ``fun``
-    raises (StopRequested when the evaluations are spent)."""
-    n = start.size
-    x = start.astype(np.float64, copy=True)
-    lower, upper = np.zeros(n), np.ones(n)
-    kinds = np.full(n, 2, dtype=np.int32)  # 2: bounded below and above
-    f, g = 0.0, np.zeros(n)
-    work = np.zeros(2 * history * n + 5 * n + 11 * history * history + 8 * history)
-    int_work = np.zeros(3 * n, dtype=np.int32)
-    task, line_task = np.zeros(2, dtype=np.int32), np.zeros(2, dtype=np.int32)
-    lsave, isave, dsave = (np.zeros(4, dtype=np.int32), np.zeros(44, dtype=np.int32),
-                           np.zeros(29))
-    while True:
-        _SETULB(history, x, lower, upper, kinds, f, g, 0.0, 0.0, work, int_work, task, lsave,
-                isave, dsave, MAX_LINE_SEARCH, line_task)
-        if task[0] == 3:  # f and g wanted at x
-            f, g = fun(x)
-        elif task[0] != 1:  # 1: a new iterate; anything else: converged, or the search failed
-            return
 
 
 def _run_adam(tracker: _Tracker, image: torch.Tensor, learning_rate: float) -> None:

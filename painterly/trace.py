@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy
 import PIL
-import scipy
 import torch
 from PIL import Image
 
@@ -60,7 +59,7 @@ def versions() -> dict[str, str]:
     from painterly import __version__
 
     return {"painterly": __version__, "python": sys.version.split()[0],
-            "torch": torch.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "torch": torch.__version__, "numpy": numpy.__version__,
             "pillow": PIL.__version__, "platform": platform.platform(),
             "torch_threads": str(torch.get_num_threads())}
 

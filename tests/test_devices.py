@@ -38,16 +38,22 @@ def test_cli_names_a_bad_device_in_one_line(capsys, tmp_path, content_file, styl
     assert not output.exists()
 
 
-def test_gpu_memory_limits_the_network_and_host_memory_the_optimizer():
-    # 2048x1536 fits the host whole; a GPU with 2 GB free must evaluate it in tiles
+def test_gpu_memory_holds_the_network_and_the_optimizer():
+    # 2048x1536 fits the host whole; a GPU with 4 GB free must evaluate it in tiles
     whole = memory.plan(2048, 1536, method="lbfgs", history=20, limit=20 * GB)
     on_gpu = memory.plan(2048, 1536, method="lbfgs", history=20, limit=20 * GB,
-                         device_limit=2 * GB)
+                         device_limit=4 * GB)
     assert whole.tile is None and on_gpu.tile is not None and on_gpu.history == 20
-    assert memory.activation_bytes(2048, 1536, on_gpu.tile) <= 2 * GB
-    # the same host limit alone (CPU: the network shares it) is too small for a whole image
+    assert memory.device_bytes(2048, 1536, "lbfgs", 20, on_gpu.tile) <= 4 * GB
+    # L-BFGS-B's history lives on the GPU too: with 2 GB free it gets shorter
+    small = memory.plan(2048, 1536, method="lbfgs", history=20, limit=20 * GB,
+                        device_limit=2 * GB)
+    assert small.history < 20
+    assert memory.device_bytes(2048, 1536, "lbfgs", small.history, small.tile) <= 2 * GB
+    # the same host limit alone (CPU: everything shares it) is too small for a whole image;
+    # with a GPU the host keeps only the image copies
     assert memory.plan(2048, 1536, method="lbfgs", history=20, limit=8 * GB).tile is not None
-    assert memory.plan(2048, 1536, method="lbfgs", history=20, limit=8 * GB,
+    assert memory.plan(2048, 1536, method="lbfgs", history=20, limit=2 * GB,
                        device_limit=40 * GB).tile is None
     with pytest.raises(UserError, match=r"GB of GPU memory but only 0\.1 GB are free; try"):
         memory.plan(2048, 1536, method="lbfgs", history=20, limit=20 * GB,

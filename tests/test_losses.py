@@ -22,10 +22,18 @@ def test_gram_matrix_is_f_times_f_transposed():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
-def test_gram_matrix_and_its_gradient_in_every_layout_and_format(dtype, layout):
+@pytest.mark.parametrize("cropped", [False, True])
+def test_gram_matrix_and_its_gradient_in_every_layout_and_format(dtype, layout, cropped):
+    """``cropped``: a window of a larger feature map (tiles use those), dense in neither
+    layout."""
     generator = torch.Generator().manual_seed(0)
     reference = torch.rand(2, 5, 6, 7, generator=generator).to(dtype).double()
     features = reference.to(dtype).contiguous(memory_format=layout).requires_grad_(True)
+    if cropped:
+        larger = torch.zeros(2, 5, 9, 11, dtype=dtype).contiguous(memory_format=layout)
+        larger[:, :, 2:8, 3:10] = reference.to(dtype)
+        larger.requires_grad_(True)
+        features = larger[:, :, 2:8, 3:10]
     weights = torch.rand(2, 5, 5, generator=generator, dtype=torch.float64)
     gram = gram_matrix(features)
     assert gram.dtype == torch.float32 and gram.shape == (2, 5, 5)

@@ -14,7 +14,9 @@ def test_small_images_run_whole_and_large_ones_in_tiles():
     small = memory.plan(512, 384, method="lbfgs", history=20, limit=4 * GB)
     assert small.tile is None and small.history == 20 and small.estimate < 4 * GB
     large = memory.plan(4096, 3072, method="lbfgs", history=20, limit=12 * GB)
-    assert large.tile is not None and large.history < 20 and large.estimate <= 12 * GB
+    assert large.tile is not None and large.estimate <= 12 * GB
+    tight = memory.plan(4096, 3072, method="lbfgs", history=20, limit=8 * GB)
+    assert tight.tile is not None and tight.history < 20 and tight.estimate <= 8 * GB
     assert memory.plan(512, 384, method="lbfgs", history=20, tile=0).tile is None
     assert memory.plan(512, 384, method="lbfgs", history=20, tile=256).tile == 256
 

@@ -140,7 +140,8 @@ class VGG19(nn.Module):
         self.convs = nn.ModuleDict()
         for name in CONV_NAMES:
             weight, bias = convs[name]
-            conv = nn.Conv2d(weight.shape[1], weight.shape[0], 3, padding=1)
+            # skip_init: no random initialization of weights that are overwritten at once
+            conv = nn.utils.skip_init(nn.Conv2d, weight.shape[1], weight.shape[0], 3, padding=1)
             conv.weight.data.copy_(weight)
             conv.bias.data.copy_(bias)
             self.convs[name] = conv

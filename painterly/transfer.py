@@ -87,7 +87,7 @@ class TransferOptions:
     """``content``, ``noise``, or a path to an image to start from."""
     optimizer: str = "lbfgs"
     learning_rate: float = 0.02
-    history: int = 10
+    history: int = 20
     pooling: str = "max"
     seed: int = 0
     weights: str | None = None

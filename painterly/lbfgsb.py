@@ -356,22 +356,15 @@ class _MoreThuente:
             return True
         if f <= decrease_line and abs(slope) <= CURVATURE * -self.slope0:
             return True
-        if self.stage == 1 and self.best[1] >= f > decrease_line:
-            # the modified function (minus the sufficient-decrease line) guides the step
-            shift = self.test_slope
-            best, other = self.best, self.other
-            new = self._next(
-                (best[0], best[1] - best[0] * shift, best[2] - shift),
-                (other[0], other[1] - other[0] * shift, other[2] - shift),
-                (step, f - step * shift, slope - shift))
-            self.best = (self.best_step, self.best_f + self.best_step * shift,
-                         self.best_slope + shift)
-            self.other = (self.other_step, self.other_f + self.other_step * shift,
-                          self.other_slope + shift)
-        else:
-            new = self._next(self.best, self.other, (step, f, slope))
-            self.best = (self.best_step, self.best_f, self.best_slope)
-            self.other = (self.other_step, self.other_f, self.other_slope)
+        # in the first stage the function minus the sufficient-decrease line guides the step
+        shift = self.test_slope if self.stage == 1 and self.best[1] >= f > decrease_line else 0.0
+
+        def shifted(point: tuple[float, float, float], sign: float) -> tuple[float, float, float]:
+            return point[0], point[1] + sign * point[0] * shift, point[2] + sign * shift
+
+        new, best, other = self._next(shifted(self.best, -1), shifted(self.other, -1),
+                                      shifted((step, f, slope), -1))
+        self.best, self.other = shifted(best, 1), shifted(other, 1)
         stx, sty = self.best[0], self.other[0]
         if self.bracketed:
             if abs(sty - stx) >= 0.66 * self.width_before:
@@ -388,9 +381,10 @@ class _MoreThuente:
         return False
 
     def _next(self, best: tuple[float, float, float], other: tuple[float, float, float],
-              trial: tuple[float, float, float]) -> float:
-        """One safeguarded interpolation step (Moré-Thuente's four cases); updates the
-        interval ends (best_*, other_*) and ``bracketed``, returns the next trial step."""
+              trial: tuple[float, float, float]
+              ) -> tuple[float, tuple[float, float, float], tuple[float, float, float]]:
+        """One safeguarded interpolation step (Moré-Thuente's four cases): the next trial step
+        and the interval's new ends (best, other); updates ``bracketed``."""
         stx, fx, dx = best
         sty, fy, dy = other
         stp, fp, dp = trial
@@ -435,9 +429,7 @@ class _MoreThuente:
             if sign < 0:
                 sty, fy, dy = stx, fx, dx
             stx, fx, dx = stp, fp, dp
-        self.best_step, self.best_f, self.best_slope = stx, fx, dx
-        self.other_step, self.other_f, self.other_slope = sty, fy, dy
-        return new
+        return new, (stx, fx, dx), (sty, fy, dy)
 
 
 def _cubic_terms(s1: float, f1: float, d1: float, s2: float, f2: float, d2: float,

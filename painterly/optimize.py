@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from threadpoolctl import threadpool_limits
 
+from painterly.devices import keep_freed_host_memory
 from painterly.lbfgsb import minimize_box
 from painterly.losses import LossTerms
 
@@ -84,6 +85,8 @@ def optimize_pixels(loss_fn: LossFunction, image: torch.Tensor, *, steps: int,
     """Minimize ``loss_fn`` over the pixels of ``image`` (RGB 0..1) for ``steps`` evaluations."""
     if method not in METHODS:
         raise ValueError(f"unknown optimizer '{method}': choose from {', '.join(METHODS)}")
+    if image.device.type == "cpu":
+        keep_freed_host_memory()
     tracker = _Tracker(loss_fn, steps, callback)
     start = time.perf_counter()
     stopped = interrupted = False

@@ -279,7 +279,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         images.load_image(opts.init, what="init image")  # fail now, not after minutes
 
     torch.manual_seed(opts.seed)
-    vgg = load_vgg19(opts.weights, opts.pooling, opts.weights_layout).to(opts.device)
+    vgg = load_vgg19(opts.weights, opts.pooling, opts.weights_layout, opts.device)
     rungs = schedule.build(*content_image.size, opts.size, opts.min_size, opts.coarse_steps,
                            opts.steps, opts.scale_ratio)
     sizes = [rung.size for rung in rungs]

@@ -1,3 +1,8 @@
+import os
+import platform
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -80,3 +85,35 @@ def test_auto_runs_a_gpu_transfer_in_bfloat16_with_tiles():
     assert result.options.device == "cuda"
     assert devices.resolve_precision("auto", "cuda") == "bfloat16"
     assert result.image.size == (96, 72) and result.terms.total > 0
+
+
+FAULTS_OF_FRESH_TENSORS = """
+import resource, sys, torch
+from painterly.devices import keep_freed_host_memory
+applied = keep_freed_host_memory() if sys.argv[1] == "keep" else False
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+torch.ones(16 << 20)  # 64 MiB, as a large activation
+before = faults()
+for _ in range(10):
+    torch.ones(16 << 20)
+print(applied, faults() - before)
+"""
+
+
+def _faults_of_fresh_tensors(mode: str, **environment: str) -> tuple[str, int]:
+    env = {**os.environ, **environment}
+    out = subprocess.run([sys.executable, "-c", FAULTS_OF_FRESH_TENSORS, mode], env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    return out[0], int(out[1])
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
+def test_freed_host_memory_is_reused_instead_of_faulted_in_again():
+    _, untuned = _faults_of_fresh_tensors("default")
+    applied, kept = _faults_of_fresh_tensors("keep")
+    assert applied == "True"
+    assert untuned > 10 * (64 << 20) // 4096 // 2  # each 64 MiB tensor faulted in afresh
+    assert kept < untuned / 10
+    applied, _ = _faults_of_fresh_tensors("keep", MALLOC_MMAP_MAX_="65536")
+    assert applied == "False"  # the user's own setting wins

@@ -174,7 +174,7 @@ def test_cauchy_point_is_the_first_minimizer_along_the_projected_path(seed, stif
     for s, y in pairs:
         memory.spare()[0].copy_(s)
         memory.spare()[1].copy_(y)
-        memory.add(float(s @ y))
+        memory.add(float(s @ y), g)
     w = memory.w_rows(torch.arange(n))
     b = memory.theta * np.eye(n) - w @ memory.middle @ w.T
     point = _cauchy_point(x, g, memory, 0.0, 1.0)

@@ -171,3 +171,12 @@ def test_bad_weights_file_is_a_user_error(tmp_path):
         load_vgg19(str(garbage))
     with pytest.raises(UserError, match="not found"):
         load_vgg19(str(tmp_path / "missing.pth"))
+
+
+def test_each_device_gets_its_own_cached_copy_and_the_shared_one_stays_put():
+    vgg = load_vgg19()
+    elsewhere = load_vgg19(device="meta")
+    assert elsewhere is load_vgg19(device=torch.device("meta")) and elsewhere is not vgg
+    assert {p.device.type for p in elsewhere.parameters()} == {"meta"}
+    assert {p.device.type for p in vgg.parameters()} == {"cpu"}
+    assert load_vgg19() is vgg

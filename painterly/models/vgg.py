@@ -13,6 +13,7 @@ Layer names follow the paper: ``conv1_1``, ``relu1_1``, ``conv1_2``, ``relu1_2``
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import os
@@ -251,14 +252,22 @@ def _load_state_dict(path: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]
     return convs
 
 
-@functools.lru_cache(maxsize=4)
-def load_vgg19(weights: str | None = None, pooling: str = "max",
-               layout: str | None = None) -> VGG19:
-    """VGG-19 with the bundled original weights, or with a user's state dict at ``weights``.
+def load_vgg19(weights: str | None = None, pooling: str = "max", layout: str | None = None,
+               device: str | torch.device = "cpu") -> VGG19:
+    """VGG-19 with the bundled original weights, or with a user's state dict at ``weights``,
+    on ``device``.
 
     ``layout`` (``caffe`` or ``torchvision``) picks the preprocessing of a user's file; by
-    default it is guessed from the file name (:func:`guess_layout`). Results are cached.
+    default it is guessed from the file name (:func:`guess_layout`). Results are cached and
+    shared: use them as they are (a copy on each device, so moving one would move everyone's).
     """
+    return _load_on(weights, pooling, layout, str(torch.device(device)))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_on(weights: str | None, pooling: str, layout: str | None, device: str) -> VGG19:
+    if device != "cpu":
+        return copy.deepcopy(_load_on(weights, pooling, layout, "cpu")).to(device)
     if weights is None:
         source = f"bundled:{BUNDLED_WEIGHTS_SHA256[:12]}"
         return VGG19(_load_bundled(), CAFFE, pooling, source=source)

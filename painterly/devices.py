@@ -78,9 +78,10 @@ def keep_freed_host_memory() -> bool:
     """Let glibc's malloc keep and reuse the memory of freed tensors. By default it maps every
     large block freshly from the system and unmaps it when freed, so each evaluation faults its
     activations' pages in again (and the kernel zeroes them). Served from the heap instead,
-    measured on 2 cores: 30 evaluations at 512 px 13.3 -> 12.0 s (1.1 million page faults ->
-    0.11 million), 8 at 1024 px 15.3 -> 13.7 s, 3 at 2048 px 42.5 -> 29.4 s, peak memory
-    the same to 5%. Applies once per process, on Linux with glibc, unless the user set glibc's
+    measured on 2 cores: 8 evaluations at 1024 px 15.3 -> 13.7 s (2.1 million page faults ->
+    0.4 million), 3 at 2048 px 42.5 -> 29.4 s, the float32 classic recipe at 512 px -10%;
+    peak memory 3-17% higher, and the process keeps what it freed for its next run. Applies
+    once per process, on Linux with glibc, unless the user set glibc's
     own variables (``MALLOC_MMAP_MAX_``, ``MALLOC_TRIM_THRESHOLD_``); says whether it applied."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False

@@ -98,8 +98,8 @@ class _Memory:
 
     def add(self, curvature: float, gradient: torch.Tensor) -> None:
         """Keep the pair in the spare rows (s . y = ``curvature``), dropping the oldest. The
-        products with the new ``gradient`` come in the same pass over the buffer (it is read
-        once instead of twice: the step's largest memory traffic after the network)."""
+        products of the buffer with s, y and the new ``gradient`` (kept for :meth:`wt`) come
+        from one pass over it: reading it is the step's largest cost after the network."""
         slot = self.free_slots.pop(0)
         if self.count == self.size:
             self.free_slots.append(self.pairs.pop(0))
@@ -129,7 +129,7 @@ class _Memory:
         return np.concatenate([np.ones(self.count), np.full(self.count, self.theta)])
 
     def wt(self, vector: torch.Tensor) -> np.ndarray:
-        """W^T v (2m values, float64)."""
+        """W^T v (2m values, float64); from :meth:`add`'s products when v is its gradient."""
         if not self.count:
             return np.zeros(0)
         if self.known is not None and self.known[0] is vector:

@@ -103,10 +103,14 @@ def activation_bytes(width: int, height: int, tile: int | None, style_pixels: in
         0 if tile else FORWARD_BYTES_PER_PIXEL * max(0, style_pixels - width * height))
 
 
+def resident_bytes(width: int, height: int) -> int:
+    """Python, the weights and the image copies: what stays on the host whatever runs where."""
+    return BASE_BYTES + IMAGE_BYTES_PER_PIXEL * width * height
+
+
 def host_bytes(width: int, height: int, method: str, history: int) -> int:
     """Everything but the network's work: Python, weights, image copies, optimizer state."""
-    pixels = width * height
-    return BASE_BYTES + IMAGE_BYTES_PER_PIXEL * pixels + optimizer_bytes(pixels, method, history)
+    return resident_bytes(width, height) + optimizer_bytes(width * height, method, history)
 
 
 def device_bytes(width: int, height: int, method: str, history: int, tile: int | None,
@@ -142,7 +146,7 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
         if device_limit is None:
             return peak_bytes(w, h, method, candidate_history, candidate_tile,
                               pixels_of_style) <= limit
-        return (BASE_BYTES + IMAGE_BYTES_PER_PIXEL * w * h <= limit and
+        return (resident_bytes(w, h) <= limit and
                 device_bytes(w, h, method, candidate_history, candidate_tile,
                              pixels_of_style) <= device_limit)
 
@@ -160,15 +164,14 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
                 histories[-1], tiles[-1], int(style_pixels * scale)):
             fitting = candidate
             break
-    if device_limit is None:
-        smallest = peak_bytes(width, height, method, histories[-1], tiles[-1], style_pixels)
-    else:
-        work = device_bytes(width, height, method, histories[-1], tiles[-1], style_pixels)
-        smallest = BASE_BYTES + IMAGE_BYTES_PER_PIXEL * width * height
-    if device_limit is not None and work > device_limit:
+    work = None if device_limit is None else device_bytes(
+        width, height, method, histories[-1], tiles[-1], style_pixels)
+    if work is not None and work > device_limit:
         need = (f"about {work / 2**30:.1f} GB of GPU memory but only "
                 f"{device_limit / 2**30:.1f} GB are free")
     else:
+        smallest = resident_bytes(width, height) if work is not None else peak_bytes(
+            width, height, method, histories[-1], tiles[-1], style_pixels)
         need = (f"about {smallest / 2**30:.1f} GB of memory but only "
                 f"{limit / 2**30:.1f} GB can be used")
     raise UserError(
@@ -178,4 +181,5 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
 
 
 __all__ = ["MemoryPlan", "activation_bytes", "available_bytes", "default_limit", "device_bytes",
-           "evaluation_bytes", "host_bytes", "optimizer_bytes", "peak_bytes", "plan"]
+           "evaluation_bytes", "host_bytes", "optimizer_bytes", "peak_bytes", "plan",
+           "resident_bytes"]

@@ -119,7 +119,8 @@ def test_the_validator_derived_from_the_declarations(values, message):
 
 def test_strength_multiplies_the_style_weight_and_one_changes_nothing():
     content, style = synthetic_photo(32, 24), synthetic_painting(32, 32)
-    doubled = transfer(content, style, style_weight=2000.0, **TINY).tensor
+    doubled = transfer(content, style, style_weight=2 * TransferOptions().style_weight,
+                       **TINY).tensor
     assert torch.equal(transfer(content, style, strength=2.0, **TINY).tensor, doubled)
     assert torch.equal(transfer(content, style, strength=1.0, **TINY).tensor,
                        transfer(content, style, **TINY).tensor)
@@ -140,8 +141,10 @@ def test_init_image_and_extra_loss_hooks():
     pulled = transfer(content, style, extra_loss=towards_gray, **TINY)
     plain = transfer(content, style, **TINY)
     assert pulled.terms.extra > 0 and plain.terms.extra == 0
+    weights = TransferOptions()
     assert pulled.terms.total == pytest.approx(
-        pulled.terms.content + 1e3 * pulled.terms.style + pulled.terms.extra, rel=1e-4)
+        pulled.terms.content + weights.style_weight * pulled.terms.style
+        + weights.tv_weight * pulled.terms.tv + pulled.terms.extra, rel=1e-4)
     assert (pulled.tensor - 0.5).abs().mean() < (plain.tensor - 0.5).abs().mean()
 
 

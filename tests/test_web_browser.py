@@ -133,7 +133,7 @@ def test_upload_run_watch_and_download(page, tmp_path):
     page.set_input_files("#style-file", str(style))
     page.wait_for_selector("#content-thumbs .thumb:not(.pending) img[src^='/api/uploads/']")
     page.wait_for_selector("#style-thumbs .thumb:not(.pending) img[src^='/api/uploads/']")
-    _tiny_settings(page, steps=150)  # long enough (seconds) for live updates on an idle machine
+    _tiny_settings(page, steps=120)  # long enough (seconds) for live updates on an idle machine
     _record_statuses(page)
     page.click("#start")
     _wait_until_done(page)
@@ -154,7 +154,7 @@ def test_upload_run_watch_and_download(page, tmp_path):
     with Image.open(saved) as result:
         assert (result.format, result.size) == ("PNG", (32, 24))
     assert page.locator("#gallery .card").count() >= 1
-    assert "steps 150" in page.text_content("#gallery .card.selected .settings")
+    assert "steps 120" in page.text_content("#gallery .card.selected .settings")
     page.fill("#opt-size", "64")
     page.fill("#opt-steps", "7")
     page.click("#content-thumbs .thumb button")  # remove the content image

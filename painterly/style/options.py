@@ -29,13 +29,13 @@ class TransferOptions:
     size: int = option(512, "long side of the result in pixels", low=MIN_SIDE, high=MAX_SIZE,
                        main=True, label="Size (long side, px)")
     steps: int = option(
-        70, "evaluations (forward+backward passes) at the final size; a single-scale run "
-            "(size <= min-size) gets max(steps, coarse-steps)", low=1, main=True,
+        150, "evaluations (forward+backward passes) at the final size; a single-scale run "
+             "(size <= min-size) gets max(steps, coarse-steps)", low=1, main=True,
         label="Steps at the final size")
     coarse_steps: int = option(
-        10, "evaluations at the smallest scale, tapering geometrically to steps at the final "
-            "one (chosen with benchmarks/tune_schedule.py and benchmarks/speed.py; "
-            "docs/performance.md)", low=0, label="Steps at the smallest scale")
+        100, "evaluations at the smallest scale, tapering geometrically to steps at the final "
+             "one: the coarse scale lays down the painting's large strokes and colours cheaply "
+             "(benchmarks/look.py; docs/look.md)", low=0, label="Steps at the smallest scale")
     min_size: int = option(
         256, "smallest scale of the coarse-to-fine ladder; set it to size (or above) for a "
              "single scale", low=MIN_SIDE, label="Smallest scale (px)")
@@ -43,13 +43,16 @@ class TransferOptions:
                                 low=1.1, high=4, label="Size ratio between scales")
     content_weight: float = option(1.0, "alpha, the weight of the content term", low=0,
                                    label="Content weight (α)")
-    style_weight: float = option(1e3, "beta, the weight of the style term", low=0,
-                                 label="Style weight (β)")
+    style_weight: float = option(
+        1.376e6, "beta, the weight of the style term (the default with inverse-channels layer "
+                 "weights is the balance of Gatys' own notebook; the paper's printed formula is "
+                 "--preset paper)", low=0, label="Style weight (β)")
     strength: float = option(
         1.0, "style strength: a factor on the style weight (the effective style weight is "
              "style-weight x strength)", low=0.01, high=100, log=True, main=True,
         control="slider", label="Content/style balance")
-    tv_weight: float = option(0.0, "total variation weight (smoothness)", low=0,
+    tv_weight: float = option(1e8, "total variation weight: a smoothness prior against "
+                                   "pixel-level noise in flat regions", low=0,
                               label="Total variation weight")
     content_layer: str = option("relu4_2", "VGG-19 layer the content term compares",
                                 choices=LAYER_NAMES, metavar="LAYER", label="Content layer")
@@ -57,8 +60,9 @@ class TransferOptions:
         DEFAULT_STYLE_LAYERS, "comma-separated VGG-19 layers the style term compares",
         choices=LAYER_NAMES, min_items=1, metavar="LAYERS", label="Style layers")
     layer_weights: str | tuple[float, ...] = option(
-        "equal", "style layer weights: a scheme, or comma-separated numbers (one per style "
-                 "layer)", choices=LAYER_WEIGHT_SCHEMES, low=0, same_length_as="style_layers",
+        "inverse-channels", "style layer weights: a scheme, or comma-separated numbers (one "
+                            "per style layer)", choices=LAYER_WEIGHT_SCHEMES, low=0,
+        same_length_as="style_layers",
         flag="--style-layer-weights", aliases=("--layer-weights",),
         label="Style layer weights")
     style_blend: tuple[float, ...] | None = option(

@@ -1,0 +1,71 @@
+"""The pictures of docs/look.md and the README: one pair at five strengths, and photo | painterly
+default | classic reference | painting for several pairs.
+
+    PYTHONPATH=. python scripts/make_look_figures.py strength [--size 384]
+    PYTHONPATH=. python scripts/make_look_figures.py compare --reference gatys
+
+``strength`` runs the transfers itself; ``compare`` takes the results that benchmarks/look.py
+saved (benchmarks/out/look/CONFIG/PAIR.png). Only the Tübingen photo and public-domain paintings
+go into the figures (see ../shared/images/ATTRIBUTION.md for the others' licences).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import painterly
+from painterly.io import images
+from painterly.io.figures import image_grid
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "images"
+LOOK = Path(__file__).resolve().parents[1] / "benchmarks" / "out" / "look"
+STRENGTHS = (0.01, 0.1, 0.3, 1.0, 3.0)
+COMPARED = ("starry_night", "the_scream", "composition_vii", "shipwreck_of_the_minotaur")
+PAIR_NAMES = {"shipwreck_of_the_minotaur": "shipwreck"}
+
+
+def _save_jpeg(figure, path: Path) -> None:
+    with images.atomic_file(path) as stream:
+        figure.save(stream, "JPEG", quality=88)
+    print(path)
+
+
+def strength_strip(size: int, style: str) -> None:
+    tiles, titles = [], []
+    for strength in STRENGTHS:
+        result = painterly.transfer("tubingen", style, size=size, strength=strength)
+        tiles.append(result.image)
+        titles.append(f"--strength {strength:g}" + (" (default)" if strength == 1 else ""))
+    _save_jpeg(image_grid(tiles, titles, tile_height=min(size * 3 // 4, 240)),
+               DOCS / "strength_strip.jpg")
+
+
+def comparison(reference: str, reference_title: str) -> None:
+    tiles, titles = [], []
+    for style in COMPARED:
+        pair = f"tubingen-{PAIR_NAMES.get(style, style)}"
+        tiles += [images.load_image("tubingen"),
+                  images.load_image(LOOK / "default" / f"{pair}.png"),
+                  images.load_image(LOOK / reference / f"{pair}.png"), images.load_image(style)]
+        titles += ["photo", "painterly default", reference_title, style.replace("_", " ")]
+    _save_jpeg(image_grid(tiles, titles, columns=4, tile_height=200), DOCS / "look_comparison.jpg")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["strength", "compare"])
+    parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--style", default="the_scream")
+    parser.add_argument("--reference", default="gatys",
+                        help="the configuration of benchmarks/look.py to compare with")
+    parser.add_argument("--reference-title", default="classic: --preset gatys, 500 evaluations")
+    args = parser.parse_args()
+    if args.what == "strength":
+        strength_strip(args.size, args.style)
+    else:
+        comparison(args.reference, args.reference_title)
+
+
+if __name__ == "__main__":
+    main()

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from painterly import images
 from painterly.errors import UserError
+from painterly.io import images
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 """Files a frame folder contributes; everything else in it is ignored."""

@@ -21,10 +21,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from painterly import color, images
 from painterly.errors import UserError
-from painterly.presets import apply_preset
-from painterly.transfer import Progress, TransferOptions, transfer
+from painterly.io import images
+from painterly.style import color
+from painterly.style.presets import apply_preset
+from painterly.style.transfer import Progress, TransferOptions, transfer
 from painterly.video import flow, plan, reader, writer
 from painterly.video.temporal import TemporalLoss
 from painterly.video.work import WorkFolder, default_root, run_key
@@ -307,7 +308,7 @@ def _working_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
 
 
 def _load_styles(style) -> list:
-    from painterly.guides import KEEP_CONTENT
+    from painterly.style.guides import KEEP_CONTENT
 
     sources = [style] if isinstance(style, (str, Path, Image.Image)) or not isinstance(
         style, Sequence) else list(style)

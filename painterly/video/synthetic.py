@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from painterly import images
+from painterly.io import images
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from painterly.images import atomic_file
+from painterly.io.files import atomic_file
 
 FRAME_NAME = "{:06d}.png"
 

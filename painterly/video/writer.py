@@ -5,7 +5,6 @@ complete: an interrupted or failed write leaves nothing half-written."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from painterly.errors import UserError
+from painterly.io.files import atomic_path
 
 
 @dataclass(frozen=True)
@@ -85,23 +85,9 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: Frac
     path = check_output(path)
     if not path.suffix:
         return _write_folder(frames, path)
-    with _atomic(path) as temporary:
+    with atomic_path(path) as temporary:
         _encode(frames, temporary, FORMATS[path.suffix.lower()], Fraction(fps), audio)
     return path
-
-
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(descriptor)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _write_folder(frames: Iterable[np.ndarray], path: Path) -> Path:
@@ -123,29 +109,35 @@ def _encode(frames: Iterable[np.ndarray], path: Path, fmt: Format, fps: Fraction
 
     with av.open(str(path), "w", format=fmt.container,
                  options=fmt.container_options) as container:
-        stream = sound = palette = None
-        for index, pixels in enumerate(frames):
-            if fmt.pixel_format == "yuv420p":  # 4:2:0 needs even dimensions
-                pixels = pixels[:pixels.shape[0] // 2 * 2, :pixels.shape[1] // 2 * 2]
-            if stream is None:
-                stream = _video_stream(container, fmt, fps, pixels.shape[1], pixels.shape[0])
-                if audio is not None and fmt.audio_codec:
-                    sound = _AudioCopy(container, audio, fmt.audio_codec)
-            if fmt.pixel_format == "pal8":
-                palette = palette or _palette(pixels)
-                frame = _paletted_frame(pixels, palette)
-            else:
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
-            frame.pts = index
-            frame.time_base = 1 / fps
-            container.mux(stream.encode(frame))
+        video = sound = palette = None
+        try:
+            for index, pixels in enumerate(frames):
+                if fmt.pixel_format == "yuv420p":  # 4:2:0 needs even dimensions
+                    pixels = pixels[:pixels.shape[0] // 2 * 2, :pixels.shape[1] // 2 * 2]
+                if video is None:
+                    video = _video_stream(container, fmt, fps, pixels.shape[1],
+                                          pixels.shape[0])
+                    if audio is not None and fmt.audio_codec:
+                        sound = _AudioCopy(container, audio, fmt.audio_codec)
+                if fmt.pixel_format == "pal8":
+                    palette = palette or _palette(pixels)
+                    frame = _paletted_frame(pixels, palette)
+                else:
+                    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels),
+                                                       format="rgb24")
+                frame.pts = index
+                frame.time_base = 1 / fps
+                container.mux(video.encode(frame))
+                if sound is not None:
+                    sound.until((index + 1) / float(fps))
+            if video is None:
+                raise UserError("no frames to write")
+            container.mux(video.encode(None))
             if sound is not None:
-                sound.until((index + 1) / float(fps))
-        if stream is None:
-            raise UserError("no frames to write")
-        container.mux(stream.encode(None))
-        if sound is not None:
-            sound.finish()
+                sound.finish()
+        finally:
+            if sound is not None:
+                sound.close()
 
 
 def _video_stream(container, fmt: Format, fps: Fraction, width: int, height: int):
@@ -192,7 +184,6 @@ class _AudioCopy:
         self.span = span
         self.input = av.open(span.path)
         if not self.input.streams.audio:
-            self.input.close()
             self.frames: Iterator | None = None
             return
         source = self.input.streams.audio[0]
@@ -237,4 +228,6 @@ class _AudioCopy:
             self._encode(piece)
         self.container.mux(self.stream.encode(None))
         self.frames = None
+
+    def close(self) -> None:
         self.input.close()

@@ -9,3 +9,27 @@
 * :mod:`~painterly.video.run`: the frame loop, :func:`~painterly.video.run.video`
 * :mod:`~painterly.video.synthetic`: clips with known motion, for tests and benchmarks
 """
+
+from __future__ import annotations
+
+import sys
+import types
+
+
+def video(input, style, output, **options):
+    """Stylize a video: see :func:`painterly.video.run.video` (imported on first use, so that
+    ``import painterly`` does not load FFmpeg and OpenCV)."""
+    from painterly.video.run import video as run
+
+    return run(input, style, output, **options)
+
+
+class _CallablePackage(types.ModuleType):
+    """Lets ``painterly.video(...)`` call :func:`video` while ``painterly.video.reader`` etc.
+    stay this package's modules."""
+
+    def __call__(self, input, style, output, **options):
+        return video(input, style, output, **options)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

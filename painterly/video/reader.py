@@ -46,27 +46,32 @@ class Selection:
 
     def validated(self) -> Selection:
         if not (math.isfinite(self.start) and self.start >= 0):
-            raise UserError("--start must be a number of seconds >= 0")
+            raise UserError(f"start must be a number of seconds >= 0, got {self.start}")
         if self.duration is not None and not (math.isfinite(self.duration)
                                               and self.duration > 0):
-            raise UserError("--duration must be a number of seconds > 0")
+            raise UserError(f"duration must be a number of seconds > 0, got {self.duration}")
         if self.fps is not None and not (math.isfinite(self.fps) and 0 < self.fps <= 240):
-            raise UserError("--fps must be a frame rate between 0 and 240")
+            raise UserError(f"fps must be a frame rate > 0 and <= 240, got {self.fps}")
         if self.frames is not None:
             if self.start or self.duration is not None:
-                raise UserError("--frames replaces --start and --duration: give one or the other")
+                raise UserError("a frame range replaces start and duration: give one or the "
+                                "other")
             first, end = self.frames
             if first < 0 or (end is not None and end <= first):
-                raise UserError("--frames A:B needs 0 <= A < B")
+                raise UserError(f"frame range {first}:{end} needs 0 <= A < B")
         return self
 
 
 def parse_frame_range(text: str) -> tuple[int, int | None]:
-    """``'10:58'`` -> (10, 58); ``'10:'`` -> (10, None); ``':24'`` -> (0, 24)."""
+    """``'10:58'`` -> (10, 58); ``'10:'`` -> (10, None); ``':24'`` -> (0, 24); ValueError for
+    anything else or an empty range."""
     match = re.fullmatch(r"\s*(\d*)\s*:\s*(\d*)\s*", text)
     if not match or not (match[1] or match[2]):
-        raise UserError(f"--frames expects A:B (frame indices, B exclusive), got '{text}'")
-    return int(match[1] or 0), int(match[2]) if match[2] else None
+        raise ValueError(f"must be A:B (frame indices, B exclusive), got '{text}'")
+    first, end = int(match[1] or 0), int(match[2]) if match[2] else None
+    if end is not None and end <= first:
+        raise ValueError(f"must be A:B with A < B, got '{text}'")
+    return first, end
 
 
 @dataclass(frozen=True)

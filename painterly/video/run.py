@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,79 +22,18 @@ import numpy as np
 import torch
 from PIL import Image
 
-from painterly.errors import UserError
 from painterly.io import images
+from painterly.options import check_known
 from painterly.style import color
+from painterly.style.events import Evaluated, Event
+from painterly.style.options import TransferOptions
 from painterly.style.presets import apply_preset
-from painterly.style.transfer import Progress, TransferOptions, transfer
+from painterly.style.transfer import transfer
 from painterly.video import flow, plan, reader, writer
+from painterly.video.events import FrameProgress
+from painterly.video.options import PER_VIDEO, VideoOptions
 from painterly.video.temporal import TemporalLoss
 from painterly.video.work import WorkFolder, default_root, run_key
-
-PER_VIDEO = ("steps", "init", "time_budget")
-"""Transfer options the video decides per frame (see :class:`VideoOptions`)."""
-
-
-@dataclass
-class VideoOptions:
-    """The settings of a video run besides the per-frame transfer options."""
-
-    temporal_weight: float = 1.0
-    """Weight of the temporal loss (0: only the warped initialization links frames)."""
-    first_frame_steps: int = TransferOptions.steps
-    """Evaluations of the first frame's full run (at its final size)."""
-    frame_steps: int = 20
-    """Evaluations of every later frame (single scale, from the warped previous result)."""
-    time_budget: float | None = None
-    """Seconds for the whole video, shared among the frames (replaces the step counts)."""
-    independent: bool = False
-    """Stylize every frame on its own (the flickering baseline)."""
-    start: float = 0.0
-    """Seconds into the input where the output begins."""
-    duration: float | None = None
-    """Seconds of input to stylize (None: to the end)."""
-    frames: str | tuple[int, int | None] | None = None
-    """Frame range ``A:B`` (B exclusive), instead of start and duration."""
-    fps: float | None = None
-    """Output frame rate (None: the input's; 24 for a folder of frames)."""
-    work_dir: str | None = None
-    """Folder for the work folders of runs (default ``~/.cache/painterly/video``)."""
-    keep_frames: bool = False
-    """Keep the finished frames after the output is written (else the work folder goes)."""
-    partial: bool = False
-    """When interrupted, encode the frames finished so far into the output anyway."""
-
-    def validated(self) -> VideoOptions:
-        if not (math.isfinite(self.temporal_weight) and self.temporal_weight >= 0):
-            raise UserError("--temporal-weight must be a finite number >= 0")
-        if self.first_frame_steps < 1 or self.frame_steps < 1:
-            raise UserError("--first-frame-steps and --frame-steps must be at least 1")
-        if self.time_budget is not None and not (math.isfinite(self.time_budget)
-                                                 and self.time_budget > 0):
-            raise UserError("--time-budget must be a number of seconds > 0")
-        return self
-
-    def selection(self) -> reader.Selection:
-        frames = reader.parse_frame_range(self.frames) if isinstance(self.frames, str) \
-            else self.frames
-        return reader.Selection(self.start, self.duration, frames, self.fps).validated()
-
-
-@dataclass(frozen=True)
-class FrameProgress:
-    """One progress event of a video run."""
-
-    frame: int
-    """Index of the frame being worked on (0-based)."""
-    frames: int
-    evaluation: Progress | None = None
-    """The frame's transfer progress (None for frame-level events)."""
-    finished: bool = False
-    """The frame is done and stored."""
-    resumed: bool = False
-    """It was taken from the work folder of an earlier run."""
-    loss: float | None = None
-    """The frame's final objective (finished frames that were computed now)."""
 
 
 @dataclass
@@ -131,13 +71,15 @@ def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
     frame. Running the same call again resumes.
     """
     start = time.perf_counter()
+    options = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in options.items()}
     video_fields = {f.name for f in dataclasses.fields(VideoOptions)}
-    transfer_fields = {f.name for f in dataclasses.fields(TransferOptions)} - set(PER_VIDEO)
-    unknown = set(options) - video_fields - transfer_fields
-    if unknown:
-        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    frame_fields = {k: v for k, v in options.items() if k not in video_fields}
+    if set(frame_fields) & set(PER_VIDEO):
+        raise TypeError(f"the video sets {', '.join(PER_VIDEO)} per frame: use "
+                        "first_frame_steps, frame_steps and the video's time_budget")
+    check_known(TransferOptions, frame_fields)
     settings = VideoOptions(**{k: v for k, v in options.items() if k in video_fields}).validated()
-    frame_options = apply_preset({k: v for k, v in options.items() if k in transfer_fields})
+    frame_options = apply_preset(frame_fields)
     checked = TransferOptions(**frame_options).validated()
     output_path = writer.check_output(output)
     clip = reader.open_clip(input, settings.selection())
@@ -209,7 +151,8 @@ class _FrameLoop:
                     result = self.work.load(index) if done else None
                 self.timing["io"] += time.perf_counter() - moment
                 if done:
-                    self._emit(FrameProgress(index, count, finished=True, resumed=True))
+                    self._emit(FrameProgress(frame=index, frames=count, finished=True,
+                                             resumed=True))
                 else:
                     if self.should_stop is not None and self.should_stop():
                         self.interrupted = True
@@ -249,11 +192,12 @@ class _FrameLoop:
             if self.settings.temporal_weight > 0:
                 options["extra_loss"] = temporal
 
-        def forward(event: Progress) -> None:
-            self._emit(FrameProgress(index, count, evaluation=event))
+        def forward(event: Event) -> None:
+            if isinstance(event, Evaluated):
+                self._emit(FrameProgress(frame=index, frames=count, evaluation=event))
 
         moment = time.perf_counter()
-        outcome = transfer(Image.fromarray(frame), self.styles, progress=forward,
+        outcome = transfer(Image.fromarray(frame), self.styles, on_event=forward,
                            should_stop=self.should_stop, **options)
         self.timing["optimization"] += time.perf_counter() - moment
         stopped = self.should_stop is not None and self.should_stop()
@@ -266,7 +210,7 @@ class _FrameLoop:
         self.computed += 1
         loss = outcome.terms.total if outcome.terms is not None else math.nan
         self.losses.append(loss)
-        self._emit(FrameProgress(index, count, finished=True, loss=loss))
+        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=loss))
         return pixels
 
 

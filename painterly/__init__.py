@@ -7,6 +7,7 @@ import os
 # free. Takes effect only if painterly is imported before torch and the user has not chosen.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from painterly import video  # a package you can call: painterly.video(input, style, output)
 from painterly.errors import UserError
 from painterly.io.images import load_image, save_image
 from painterly.options import OptionError
@@ -20,4 +21,4 @@ Progress = Evaluated
 __version__ = "0.1.0"
 __all__ = ["Evaluated", "Event", "OptionError", "PartStarted", "Progress", "RungFinished",
            "Snapshot", "TransferOptions", "TransferResult", "UserError", "load_image",
-           "save_image", "transfer"]
+           "save_image", "transfer", "video"]

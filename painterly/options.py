@@ -224,6 +224,8 @@ def check_value(item: Field, value: Any, options: Any = None) -> None:
     kind = _value_kind(value, item.kinds)
     if kind is None:
         raise OptionError(item.name, f"must be {_describe_kinds(item)}, got {value!r}")
+    if kind == "bool":
+        return
     if kind in ("int", "float"):
         _check_number(item, value, whole=kind == "int")
     elif kind == "text":

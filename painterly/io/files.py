@@ -29,6 +29,24 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
         raise
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Like :func:`atomic_file`, for writers that need a file name rather than a stream (FFmpeg
+    rereads an .mp4 to move its index to the front): the temporary path to write, renamed to
+    ``path`` when the block completes, removed on any error."""
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
+                                             dir=path.parent)
+    os.close(descriptor)
+    try:
+        yield Path(temporary)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def write_json(path: str | os.PathLike, data: object, *, indent: int = 1) -> Path:
     """Write ``data`` as UTF-8 JSON atomically (values JSON cannot hold become strings)."""
     path = Path(path)

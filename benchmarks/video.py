@@ -1,0 +1,181 @@
+"""painterly video against its flicker baseline (--independent) on the same clip.
+
+Prints a table: the temporal warping error (mean |O_t - warp(O_t-1)| over the pixels that the
+input's flow marks reliable, 0..255 scale), the style loss of each frame against the painting
+(painterly's style loss, frames read back through one loader, mean over frames), and seconds per
+frame split into flow, optimization and I/O, as wall time and as CPU time of the process (on a
+shared machine the CPU time is the stable number: wall ≈ CPU / 2 on the idle 2-core machine).
+The clip is synthesized (a camera pan and zoom over a built-in photo with a disc crossing it) or
+given with --input. ``--sweep`` runs the consistent mode for several temporal weights / frame
+steps; ``--memory`` measures the peak RSS of a short clip and a 6x longer one, each in a fresh
+process.
+
+    PYTHONPATH=. python benchmarks/video.py [--size 640] [--frames 24] [--style starry_night]
+        [--frame-steps N] [--first-frame-steps N] [--temporal-weight W] [--input PATH]
+        [--sweep temporal_weight=0,1,10] [--memory SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from painterly.io import images
+from painterly.nets.vgg import load_vgg19
+from painterly.style.losses import PerceptualLoss
+from painterly.style.transfer import TransferOptions, _style_size, _tensor
+from painterly.video.metrics import warping_errors
+from painterly.video.reader import open_clip
+from painterly.video.run import _resized, _working_size, video
+from painterly.video.synthetic import SyntheticClip
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def style_losses(frames: list[Path], style: str, size: tuple[int, int]) -> list[float]:
+    """Style term of each frame file against ``style`` (the default options' layers and
+    weights, float32, the style image at the frame's scale)."""
+    options = TransferOptions()
+    loss = PerceptualLoss(load_vgg19(), content_layer=None, style_layers=options.style_layers,
+                          layer_weights=options.layer_weights)
+    style_image = images.load_image(style)
+    loss.set_style([_tensor(style_image, _style_size(style_image, size, 1.0), "cpu")])
+    values = []
+    with torch.no_grad():
+        for path in frames:
+            values.append(loss(images.to_tensor(images.load_image(path)))[1].style)
+    return values
+
+
+def run_mode(source: Path, style: str, out: Path, work: Path, settings: dict) -> dict:
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    result = video(source, style, out, work_dir=work, **settings)
+    cpu, wall = cpu_seconds() - cpu, time.perf_counter() - wall
+    frames = sorted(out.iterdir())
+    return {"result": result, "cpu": cpu, "wall": wall, "frames": frames}
+
+
+def evaluate(source: Path, style: str, run: dict, size: tuple[int, int]) -> dict:
+    inputs = [_resized(f, size) for f in open_clip(source).frames()]
+    outputs = [np.asarray(Image.open(p).convert("RGB")) for p in run["frames"]]
+    errors = warping_errors(inputs, outputs)
+    losses = style_losses(run["frames"], style, size)
+    result = run["result"]
+    n = result.computed
+    return {"warp": float(np.mean(errors)), "style": float(np.mean(losses)),
+            "style_later": float(np.mean(losses[1:])),
+            "wall_per_frame": run["wall"] / n, "cpu_per_frame": run["cpu"] / n,
+            **{f"{k}_per_frame": v / n for k, v in result.timing.items()}}
+
+
+def make_clip(args, folder: Path) -> Path:
+    if args.input:
+        return Path(args.input)
+    width, height = args.size, round(args.size * 9 / 16) // 2 * 2
+    clip = SyntheticClip(width=width, height=height, pan=(1.2, 0.3), zoom=1.003,
+                         velocity=(width / 160, height / 300), radius=height / 6)
+    return clip.write(folder / "clip.mp4", args.frames, fps=24, audio=True)
+
+
+def table(rows: list[tuple[str, dict]]) -> str:
+    lines = ["| run | warping error | style loss (mean) | later frames | s/frame wall | "
+             "s/frame CPU | flow | optimization | I/O |", "|" + "---|" * 9]
+    for name, r in rows:
+        lines.append(f"| {name} | {r['warp']:.2f} | {r['style']:.4g} | {r['style_later']:.4g} "
+                     f"| {r['wall_per_frame']:.2f} | {r['cpu_per_frame']:.2f} | "
+                     f"{r['flow_per_frame']:.3f} | {r['optimization_per_frame']:.2f} | "
+                     f"{r['io_per_frame']:.3f} |")
+    return "\n".join(lines)
+
+
+def memory(seconds: float, folder: Path) -> str:
+    """Peak RSS of a whole run (decode, flow, stylize, encode) for a clip and one 6x longer,
+    at 640x360 input, 2 frames per second, 48 px, one evaluation per frame: what grows with
+    the length is the pipeline's memory, not the optimizer's."""
+    lines = ["| clip | frames | peak RSS |", "|---|---|---|"]
+    for length in (seconds, 6 * seconds):
+        clip = SyntheticClip(width=640, height=360).write(folder / f"m{length}.mp4",
+                                                          round(24 * length), fps=24,
+                                                          audio=True)
+        code = ("import resource, sys; from painterly.video.run import video; "
+                f"r = video({str(clip)!r}, 'starry_night', {str(folder / f'm{length}-out.mp4')!r},"
+                f" size=48, fps=2, first_frame_steps=1, frame_steps=1, min_size=48, "
+                f"work_dir={str(folder / 'work')!r}); "
+                "print(r.frames, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+        output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True).stdout.split()
+        lines.append(f"| {length:g} s at 640x360 | {output[0]} | {int(output[1]) / 1024:.0f} MiB |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=640)
+    parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument("--style", default="starry_night")
+    parser.add_argument("--input")
+    parser.add_argument("--frame-steps", type=int)
+    parser.add_argument("--first-frame-steps", type=int)
+    parser.add_argument("--temporal-weight", type=float)
+    parser.add_argument("--sweep", help="name=v1,v2,...: consistent runs only, one per value")
+    parser.add_argument("--no-independent", action="store_true")
+    parser.add_argument("--memory", type=float, help="also measure peak RSS: clip seconds")
+    parser.add_argument("--json", help="write the numbers here too")
+    args = parser.parse_args()
+    settings = {"size": args.size}
+    for name in ("frame_steps", "first_frame_steps", "temporal_weight"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        source = make_clip(args, folder)
+        clip = open_clip(source)
+        size = _working_size(clip.size, args.size)
+        print(f"clip: {clip.count} frames of {clip.size[0]}x{clip.size[1]}, output {size[0]}x"
+              f"{size[1]}, style {args.style}, settings {settings}", flush=True)
+        runs = []
+        if args.sweep:
+            name, values = args.sweep.split("=")
+            for value in values.split(","):
+                typed = float(value) if name == "temporal_weight" else int(value)
+                out = folder / f"sweep-{value}"
+                run = run_mode(source, args.style, out, folder / "work",
+                               {**settings, name: typed})
+                runs.append((f"{name}={value}", evaluate(source, args.style, run, size)))
+                print(table(runs[-1:]), flush=True)
+        else:
+            run = run_mode(source, args.style, folder / "consistent", folder / "work", settings)
+            runs.append(("consistent", evaluate(source, args.style, run, size)))
+            print(table(runs), flush=True)
+        if not args.no_independent:
+            run = run_mode(source, args.style, folder / "independent", folder / "work",
+                           {**settings, "independent": True})
+            runs.append(("independent", evaluate(source, args.style, run, size)))
+        print(table(runs))
+        if not args.no_independent and not args.sweep:
+            consistent, independent = runs[0][1], runs[-1][1]
+            print(f"\nwarping error: {independent['warp'] / consistent['warp']:.1f}x lower; "
+                  f"style loss {100 * (consistent['style'] / independent['style'] - 1):+.1f}% "
+                  "against independent frames")
+        if args.memory:
+            print()
+            print(memory(args.memory, folder))
+        if args.json:
+            Path(args.json).write_text(json.dumps(runs, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""Style transfer for a video, frame by frame, without flicker (after Ruder et al. 2016).
+
+The first frame gets a full painterly run. Every later frame starts from the previous result
+warped by the optical flow between the two input frames (disoccluded pixels from the frame
+itself) and adds a temporal loss that keeps the reliable pixels where the warped result put them,
+so a few evaluations at the final size suffice. Finished frames go to a work folder keyed by the
+input and the settings: an interrupted run keeps them, and the same command resumes. The output
+file is encoded once every frame is done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from painterly.io import images
+from painterly.options import check_known
+from painterly.style import color
+from painterly.style.events import Evaluated, Event
+from painterly.style.options import TransferOptions
+from painterly.style.presets import apply_preset
+from painterly.style.transfer import transfer
+from painterly.video import flow, plan, reader, writer
+from painterly.video.events import FrameProgress
+from painterly.video.options import PER_VIDEO, VideoOptions
+from painterly.video.temporal import TemporalLoss
+from painterly.video.work import WorkFolder, default_root, run_key
+
+
+@dataclass
+class VideoResult:
+    output: Path | None
+    """The written video (None when interrupted without ``partial``)."""
+    frames: int
+    """Frames finished (computed now or earlier)."""
+    total_frames: int
+    computed: int
+    """Frames computed by this call."""
+    interrupted: bool
+    work_folder: Path
+    seconds: float
+    timing: dict[str, float] = field(default_factory=dict)
+    """Seconds spent on ``flow``, ``optimization`` and ``io`` (decoding, resizing, storing,
+    encoding)."""
+    losses: list[float] = field(default_factory=list)
+    """Final objective of each frame computed now."""
+
+
+VideoProgressCallback = Callable[[FrameProgress], None]
+
+
+def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
+          output: str, *, progress: VideoProgressCallback | None = None,
+          should_stop: Callable[[], bool] | None = None, **options) -> VideoResult:
+    """Stylize the video (or folder / glob of frames) ``input`` with ``style`` (one image or
+    several) into ``output`` (.mp4, .mov, .mkv, .webm, .gif, or a folder of PNG frames).
+
+    ``options`` are the fields of :class:`VideoOptions` and of
+    :class:`~painterly.transfer.TransferOptions` except ``steps``, ``init`` and ``time_budget``
+    (the video sets those per frame). ``progress`` receives :class:`FrameProgress` events;
+    ``should_stop`` returning True, Ctrl-C or SIGTERM end the run after keeping every finished
+    frame. Running the same call again resumes.
+    """
+    start = time.perf_counter()
+    options = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in options.items()}
+    video_fields = {f.name for f in dataclasses.fields(VideoOptions)}
+    frame_fields = {k: v for k, v in options.items() if k not in video_fields}
+    if set(frame_fields) & set(PER_VIDEO):
+        raise TypeError(f"the video sets {', '.join(PER_VIDEO)} per frame: use "
+                        "first_frame_steps, frame_steps and the video's time_budget")
+    check_known(TransferOptions, frame_fields)
+    settings = VideoOptions(**{k: v for k, v in options.items() if k in video_fields}).validated()
+    frame_options = apply_preset(frame_fields)
+    checked = TransferOptions(**frame_options).validated()
+    output_path = writer.check_output(output)
+    clip = reader.open_clip(input, settings.selection())
+    styles = _load_styles(style)
+    size = _working_size(clip.size, checked.size)
+    frame_options["size"] = max(size)
+    key_parts = {"clip": clip.fingerprint(), "styles": [_image_hash(s) for s in styles],
+                 "size": size, "options": frame_options,
+                 "video": {k: v for k, v in dataclasses.asdict(settings).items()
+                           if k not in ("work_dir", "keep_frames", "partial")},
+                 "files": {k: _file_stamp(frame_options.get(k)) for k in ("mask", "weights")}}
+    work = WorkFolder(settings.work_dir or default_root(), run_key(key_parts),
+                      {"input": str(input), **key_parts})
+    loop = _FrameLoop(clip, styles, size, settings, frame_options, work, progress, should_stop)
+    loop.run(start)
+    timing = loop.timing
+    result_path = None
+    finished = work.finished()
+    if finished == clip.count or (loop.interrupted and settings.partial and finished):
+        encode_start = time.perf_counter()
+        audio = writer.AudioSpan(clip.source, clip.start_time, clip.end_time) \
+            if clip.audio else None
+        try:
+            result_path = writer.write_video(work.frames(finished), output_path, clip.fps,
+                                             audio=audio)
+        except KeyboardInterrupt:
+            loop.interrupted = True
+        timing["io"] += time.perf_counter() - encode_start
+        if result_path is not None and finished == clip.count and not settings.keep_frames:
+            work.remove()
+    return VideoResult(result_path, finished, clip.count, loop.computed, loop.interrupted,
+                       work.path, time.perf_counter() - start, timing, loop.losses)
+
+
+class _FrameLoop:
+    """Walks the clip's frames, computing those the work folder does not have yet."""
+
+    def __init__(self, clip: reader.Clip, styles: list, size: tuple[int, int],
+                 settings: VideoOptions, frame_options: dict, work: WorkFolder,
+                 progress: VideoProgressCallback | None,
+                 should_stop: Callable[[], bool] | None):
+        self.clip, self.styles, self.size = clip, styles, size
+        self.settings, self.frame_options, self.work = settings, frame_options, work
+        self.progress, self.should_stop = progress, should_stop
+        self.interrupted = False
+        self.computed = 0
+        self.losses: list[float] = []
+        self.timing = {"flow": 0.0, "optimization": 0.0, "io": 0.0}
+
+    def _emit(self, event: FrameProgress) -> None:
+        if self.progress is not None:
+            self.progress(event)
+
+    def run(self, start: float) -> None:
+        count = self.clip.count
+        deadline = None if self.settings.time_budget is None else \
+            start + self.settings.time_budget
+        previous_frame: np.ndarray | None = None
+        previous_result: np.ndarray | None = None
+        frames = self.clip.frames()
+        try:
+            for index in range(count):
+                moment = time.perf_counter()
+                frame = _resized(next(frames), self.size)
+                done = self.work.has(index)
+                if done and (self.settings.independent or self.work.has(index + 1)):
+                    result = None  # neither this frame nor the next needs it
+                else:
+                    result = self.work.load(index) if done else None
+                self.timing["io"] += time.perf_counter() - moment
+                if done:
+                    self._emit(FrameProgress(frame=index, frames=count, finished=True,
+                                             resumed=True))
+                else:
+                    if self.should_stop is not None and self.should_stop():
+                        self.interrupted = True
+                        return
+                    seconds_left = None if deadline is None else deadline - time.perf_counter()
+                    frame_plan = plan.frame_plan(
+                        index, count, first_frame_steps=self.settings.first_frame_steps,
+                        frame_steps=self.settings.frame_steps,
+                        independent=self.settings.independent, seconds_left=seconds_left)
+                    result = self._stylize(index, frame, frame_plan, previous_frame,
+                                           previous_result)
+                    if result is None:
+                        self.interrupted = True
+                        return
+                previous_frame, previous_result = frame, result
+        except KeyboardInterrupt:
+            self.interrupted = True
+        finally:
+            frames.close()
+
+    def _stylize(self, index: int, frame: np.ndarray, frame_plan: plan.FramePlan,
+                 previous_frame: np.ndarray | None,
+                 previous_result: np.ndarray | None) -> np.ndarray | None:
+        """Run one frame and store it; None if the run was interrupted."""
+        count = self.clip.count
+        options = dict(self.frame_options, steps=frame_plan.steps)
+        if frame_plan.seconds is not None:
+            options["time_budget"] = max(frame_plan.seconds, 0.01)
+        if not frame_plan.full_run:
+            moment = time.perf_counter()
+            motion = flow.motion(previous_frame, frame)
+            init, temporal = _temporal_start(frame, previous_result, motion,
+                                             self.settings.temporal_weight,
+                                             options.get("preserve_colors"))
+            self.timing["flow"] += time.perf_counter() - moment
+            options.update(min_size=max(self.size), coarse_steps=0, init_image=init)
+            if self.settings.temporal_weight > 0:
+                options["extra_loss"] = temporal
+
+        def forward(event: Event) -> None:
+            if isinstance(event, Evaluated):
+                self._emit(FrameProgress(frame=index, frames=count, evaluation=event))
+
+        moment = time.perf_counter()
+        outcome = transfer(Image.fromarray(frame), self.styles, on_event=forward,
+                           should_stop=self.should_stop, **options)
+        self.timing["optimization"] += time.perf_counter() - moment
+        stopped = self.should_stop is not None and self.should_stop()
+        if outcome.interrupted or stopped:
+            return None
+        moment = time.perf_counter()
+        pixels = np.asarray(outcome.image)
+        self.work.save(index, pixels)
+        self.timing["io"] += time.perf_counter() - moment
+        self.computed += 1
+        loss = outcome.terms.total if outcome.terms is not None else math.nan
+        self.losses.append(loss)
+        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=loss))
+        return pixels
+
+
+def _temporal_start(frame: np.ndarray, previous_result: np.ndarray, motion: flow.Motion,
+                    weight: float, preserve_colors: str | None
+                    ) -> tuple[torch.Tensor, TemporalLoss]:
+    """The initial image of a frame (the previous result warped, the frame's own pixels where
+    it was disoccluded) and its temporal loss. Under ``luminance`` and ``yuv`` colour modes the
+    output's colours come from the frame, so only luminance is held (and, for ``luminance``,
+    optimized)."""
+    warped = motion.warp(previous_result.astype(np.float32) / 255)
+    keep = motion.reliable[..., None]
+    content = frame.astype(np.float32) / 255
+    start = _tensor(keep * warped + (1 - keep) * content)
+    target = _tensor(warped)
+    if preserve_colors in ("luminance", "yuv"):
+        target = color.grey(color.luminance(target))
+    if preserve_colors == "luminance":
+        start = color.grey(color.luminance(start))
+    reliability = torch.from_numpy(motion.reliable)[None, None]
+    return start, TemporalLoss(target, reliability, weight)
+
+
+def _tensor(pixels: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float()
+
+
+def _resized(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if (frame.shape[1], frame.shape[0]) == size:
+        return frame
+    return np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.LANCZOS))
+
+
+def _working_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """The output frame size: the input's aspect at ``long_side``, both sides even (4:2:0 video
+    needs them so)."""
+    width, height = images.fit_long_side(*size, long_side)
+    return max(2, width // 2 * 2), max(2, height // 2 * 2)
+
+
+def _load_styles(style) -> list:
+    from painterly.style.guides import KEEP_CONTENT
+
+    sources = [style] if isinstance(style, (str, Path, Image.Image)) or not isinstance(
+        style, Sequence) else list(style)
+    return [s if isinstance(s, str) and s == KEEP_CONTENT
+            else images.load_image(s, what="style image") for s in sources]
+
+
+def _image_hash(image) -> str:
+    import hashlib
+
+    if isinstance(image, str):
+        return image
+    return hashlib.sha256(image.tobytes() + repr(image.size).encode()).hexdigest()
+
+
+def _file_stamp(path: str | None) -> list | None:
+    if path is None or not Path(path).exists():
+        return None
+    stat = Path(path).stat()
+    return [str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -120,7 +121,11 @@ def main() -> None:
     parser.add_argument("--baseline-steps", type=int, default=300)
     parser.add_argument("--output-dir", type=Path, default=Path("benchmarks/out"))
     parser.add_argument("--figures", type=Path, default=None,
-                        help="also write the side-by-side picture speed_comparison.jpg here")
+                        help="also write speed_comparison.jpg (photo, default, classic, "
+                             "painting per pair) and loss_curves_PAIR.png here")
+    parser.add_argument("--long-baseline-steps", type=int, default=0,
+                        help="also run the classic recipe this long (e.g. 1000: the best "
+                             "classic result) and report its loss and time")
     parser.add_argument("--reuse-baseline", action="store_true",
                         help="reuse baseline results saved by an earlier run in --output-dir")
     parser.add_argument("--compare", action="append", default=[], metavar="KEY=VALUE,...",
@@ -146,6 +151,18 @@ def main() -> None:
             optimize.keep_freed_host_memory = lambda: False  # painterly's own setting, not theirs
             run_baseline(content, style, args.size, args.baseline_steps, cache, base_path)
             continue
+        if args.long_baseline_steps:
+            long_tag = f"{tag}_baseline{args.long_baseline_steps}"
+            long_cache = args.output_dir / f"{long_tag}.json"
+            long_path = args.output_dir / f"{long_tag}.png"
+            if not (args.reuse_baseline and long_cache.is_file()):
+                run_baseline(content, style, args.size, args.long_baseline_steps, long_cache,
+                             long_path)
+            long_terms = score(long_path, content, style, defaults)
+            long_seconds = json.loads(long_cache.read_text())["seconds"]
+            print(json.dumps({"pair": f"{pair} classic {args.long_baseline_steps}",
+                              "seconds": long_seconds, "loss": long_terms.total,
+                              "style": long_terms.style}), flush=True)
         if not (args.reuse_baseline and cache.is_file() and base_path.is_file()):
             if args.baseline_in_process:
                 run_baseline(content, style, args.size, args.baseline_steps, cache, base_path)
@@ -167,14 +184,19 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
             if label == "default":
-                tiles += [images.load_image(base_path), images.load_image(path)]
-                titles += [f"classic: {baseline['seconds']:.0f} s, loss {base_terms.total:.3g}",
-                           f"painterly default: {seconds:.0f} s, loss {row['default_loss']:.3g}"]
+                tiles += [content, images.load_image(path), images.load_image(base_path), style]
+                titles += ["photo",
+                           f"painterly default: {seconds:.0f} s, loss {row['default_loss']:.3g}",
+                           f"classic {args.baseline_steps}: {baseline['seconds']:.0f} s, loss "
+                           f"{base_terms.total:.3g}", "painting"]
+                if args.figures:
+                    _write_curves(args.figures / f"loss_curves_{tag}.png", pair, baseline,
+                                  base_terms.total, result)
     if args.baseline_only:
         return
     if args.figures:
         args.figures.mkdir(parents=True, exist_ok=True)
-        figure = image_grid(tiles, titles, columns=2, tile_height=min(300, args.size))
+        figure = image_grid(tiles, titles, columns=4, tile_height=min(220, args.size))
         with images.atomic_file(args.figures / "speed_comparison.jpg") as stream:  # JPEG q85
             figure.save(stream, "JPEG", quality=85)
     print(f"load average after: {os.getloadavg()}")
@@ -197,7 +219,29 @@ def run_baseline(content: Image.Image, style: Image.Image, size: int, steps: int
         history=BASELINE_HISTORY, tile_size=0, precision="float32"))
     images.save_image(result.tensor, path)
     cache.write_text(json.dumps({"seconds": seconds, "evaluations": result.evaluations,
-                                 "load": os.getloadavg()[0]}))
+                                 "load": os.getloadavg()[0], "curve": _curve(result)}))
+
+
+def _curve(result) -> list[tuple[float, float]]:
+    """(seconds, the run's own loss) after every evaluation."""
+    return [(event.elapsed, event.terms.total) for event in result.history]
+
+
+def _write_curves(path: Path, pair: str, baseline: dict, baseline_loss: float, result) -> None:
+    """Loss against seconds for both methods, log scale, with the classic's scored loss."""
+    from painterly.digits.pictures import line_chart
+
+    def log_series(points) -> tuple[list[float], list[float]]:
+        points = [(t, loss) for t, loss in points if loss > 0]
+        return [t for t, _ in points], [math.log10(loss) for _, loss in points]
+
+    series = {"classic (unbounded, float32)": log_series(baseline.get("curve", [])),
+              "painterly default": log_series(_curve(result)),
+              "classic's final loss (8-bit)": ([0.0, baseline["seconds"]],
+                                               [math.log10(baseline_loss)] * 2)}
+    chart = line_chart(series, title=f"{pair}: loss against time", x_label="seconds",
+                       y_label="log10 loss")
+    images.save_image(chart, path)
 
 
 def _row(label: str, result, seconds: float, path: Path, content: Image.Image,

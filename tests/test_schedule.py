@@ -25,9 +25,9 @@ def test_build_puts_most_evaluations_where_they_are_cheap():
     rungs = build(1024, 768, 512, 128, 160, 10, math.sqrt(2))
     assert [r.size for r in rungs] == [(128, 96), (181, 136), (256, 192), (362, 272), (512, 384)]
     assert [r.steps for r in rungs] == [160, 80, 40, 20, 10]
-    assert build(1024, 768, 192, 256, 60, 12) == [Rung((192, 144), 60)]  # below the ladder
-    # a single scale is the smallest rung too: it gets the coarse budget, or --steps if larger
-    assert build(1024, 768, 256, 256, 60, 12) == [Rung((256, 192), 60)]
+    # a single scale (at or below the ladder's start) gets --steps, whatever --coarse-steps says
+    assert build(1024, 768, 192, 256, 60, 12) == [Rung((192, 144), 12)]
+    assert build(1024, 768, 256, 256, 60, 12) == [Rung((256, 192), 12)]
     assert build(1024, 768, 256, 256, 0, 12) == [Rung((256, 192), 12)]
     assert build(1024, 768, 512, 512, 60, 300) == [Rung((512, 384), 300)]
     assert build(1024, 768, 192, 256, 60, 300) == [Rung((192, 144), 300)]

@@ -29,8 +29,8 @@ class TransferOptions:
     size: int = option(512, "long side of the result in pixels", low=MIN_SIDE, high=MAX_SIZE,
                        main=True, label="Size (long side, px)")
     steps: int = option(
-        150, "evaluations (forward+backward passes) at the final size; a single-scale run "
-             "(size <= min-size) gets max(steps, coarse-steps)", low=1, main=True,
+        150, "evaluations (forward+backward passes) at the final size (all of them in a "
+             "single-scale run: size <= min-size)", low=1, main=True,
         label="Steps at the final size")
     coarse_steps: int = option(
         100, "evaluations at the smallest scale, tapering geometrically to steps at the final "

@@ -75,11 +75,10 @@ def taper(rungs: int, coarse_steps: int, steps: int) -> list[int]:
 def build(width: int, height: int, size: int, min_size: int, coarse_steps: int,
           steps: int, ratio: float = DEFAULT_RATIO) -> list[Rung]:
     """The default schedule for an image of ``width`` x ``height`` scaled to ``size``. A size
-    at or below ``min_size`` is a single rung that is as cheap as the ladder's first: it gets
-    ``max(steps, coarse_steps)`` evaluations."""
+    at or below ``min_size`` is a single rung of ``steps`` evaluations."""
     sizes = ladder(width, height, size, min_size, ratio)
     if len(sizes) == 1:
-        return [Rung(sizes[0], max(steps, coarse_steps))]
+        return [Rung(sizes[0], steps)]
     return [Rung(s, n) for s, n in zip(sizes, taper(len(sizes), coarse_steps, steps),
                                        strict=True)]
 

@@ -14,21 +14,23 @@ colour preservation, Adam, and a content reconstruction. About a minute on two C
 from __future__ import annotations
 
 import hashlib
+import inspect
 import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's painterly
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's painterly, not the venv's editable install
 
-import numpy as np
-import torch
-from PIL import Image
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
-from painterly import transfer
+from painterly import transfer  # noqa: E402
 
-try:
+if (ROOT / "painterly" / "lecture").is_dir():
     from painterly.lecture import experiments
-except ImportError:  # the flat layout before the restructuring
+else:  # the flat layout before the restructuring
     from painterly import experiments  # type: ignore[no-redef]
 
 
@@ -49,13 +51,11 @@ def two_region_mask(folder: Path) -> Path:
 
 def snapshot_listener(snapshots: list[torch.Tensor]) -> dict:
     """The keyword that collects the rung and periodic snapshots, in either API."""
-    try:
-        from painterly.style.events import Snapshot
-    except ImportError:  # before typed events
+    if "on_event" not in inspect.signature(transfer).parameters:  # before typed events
         return {"snapshot": lambda image, *_: snapshots.append(image.clone())}
 
     def listen(event) -> None:
-        if isinstance(event, Snapshot) and event.kind != "final":
+        if type(event).__name__ == "Snapshot" and event.kind != "final":
             snapshots.append(event.image.clone())
     return {"on_event": listen}
 

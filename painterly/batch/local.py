@@ -119,8 +119,7 @@ class _Worker:
 
     def close(self) -> None:
         self.conn.close()
-        if self.job is not None:
-            self.process.kill()
+        self.process.kill()  # idle or not: a worker holds nothing worth waiting for
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:

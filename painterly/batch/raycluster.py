@@ -33,6 +33,14 @@ def import_ray() -> Any:
     return ray
 
 
+def runtime_env() -> dict[str, Any]:
+    """Ray's runtime environment for painterly's actors: this copy of the package, uploaded to
+    the cluster, so every worker runs the driver's code (pass it to ``ray.init`` when connecting
+    yourself)."""
+    return {"py_modules": [str(Path(__file__).resolve().parents[1])],
+            "excludes": ["__pycache__", "*.pyc"]}
+
+
 class RenderActor:
     """Lives in a Ray worker process: one VGG-19, jobs one after another."""
 
@@ -50,9 +58,10 @@ class RenderActor:
 class RayExecutor:
     def __init__(self, address: str, workers: int | None = None, threads: int | None = None):
         ray = self.ray = import_ray()
-        if not ray.is_initialized():
+        if not ray.is_initialized():  # else: the caller connected (and set the runtime_env)
             try:
-                ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+                ray.init(address=address, logging_level="ERROR", log_to_driver=False,
+                         runtime_env=runtime_env())
             except (ConnectionError, RuntimeError, ValueError) as error:
                 raise UserError(f"cannot connect to the Ray cluster at {address}: "
                                 f"{' '.join(str(error).split())[:200]}") from None
@@ -67,7 +76,6 @@ class RayExecutor:
             "num_cpus": 1 if gpus else (threads or 1),
             "num_gpus": min(1.0, gpus / workers) if gpus else 0,
             "max_restarts": 0, "max_task_retries": 0,
-            "runtime_env": {"py_modules": [str(Path(__file__).resolve().parents[1])]},
         }
         where = f"{gpus:g} GPU" if gpus else f"{cpus:g} CPU"
         self.description = f"{workers} Ray actor{'s' if workers > 1 else ''} on a cluster " \

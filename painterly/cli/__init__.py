@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from painterly.cli.common import ArgumentParser
 from painterly.errors import UserError
 
-COMMAND_MODULES = ("transfer", "experiments", "digits", "serve")
+COMMAND_MODULES = ("transfer", "experiments", "digits", "serve", "batch")
 """Modules of this package that each add subcommands with ``register(subparsers)``."""
 
 

@@ -1,8 +1,8 @@
 """Runs of ``painterly serve``: a queue, a bounded number of worker threads that call
-:func:`painterly.transfer.transfer` or, for the lecture's reconstruction figures, the
-reconstructions of :mod:`painterly.experiments` (PyTorch releases the GIL while it computes),
-cancellation through ``should_stop``, and state kept in ``runs/<id>/run.json`` so a reload finds
-everything."""
+:func:`painterly.style.transfer.transfer` or, for the lecture's reconstruction figures, the
+reconstructions of :mod:`painterly.lecture.experiments` (PyTorch releases the GIL while it
+computes), cancellation through ``should_stop``, and state kept in ``runs/<id>/run.json`` so a
+reload finds everything."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
-from painterly import experiments, images
 from painterly.errors import UserError
-from painterly.transfer import Progress, transfer
+from painterly.io import images
+from painterly.io.files import read_json, write_json
+from painterly.lecture import experiments
+from painterly.style.transfer import Progress, transfer
 from painterly.web.options import RUN_KINDS, parse_options, parse_reconstruction_options
-from painterly.web.storage import DataFolder, new_id, read_json, write_json
+from painterly.web.storage import DataFolder, new_id
 
 log = logging.getLogger("painterly.web")
 

@@ -4,12 +4,10 @@ never from a path taken from a request."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -17,9 +15,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from painterly import images
 from painterly.errors import UserError
 from painterly.examples import example_names, example_path
+from painterly.io import images
+from painterly.io.files import read_json, write_json
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -37,25 +36,6 @@ def new_id() -> str:
 def check_id(text: str) -> bool:
     """True for a well-formed id (16 hex digits): nothing else ever becomes part of a path."""
     return bool(ID_PATTERN.match(text))
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=1)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 from painterly.errors import UserError
 from painterly.examples import example_names
-from painterly.transfer import TransferOptions
+from painterly.style.transfer import TransferOptions
 
 JOB_COLUMNS = ("content", "style", "styles", "output")
 STYLE_SEPARATOR = ";"

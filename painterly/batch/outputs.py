@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
-from painterly import images
+from painterly.io.files import atomic_file
 
 KEY_CHUNK = "painterly-job"
 PART_SUFFIX = ".part"
@@ -29,7 +29,7 @@ def write_output(outdir: Path, name: str, data: bytes) -> Path:
     """``data`` as ``outdir/name``: a temporary file, flushed to disk, then renamed over the
     name, so a crash leaves the old file or the new one, never a part."""
     path = outdir / name
-    with images.atomic_file(path) as stream:
+    with atomic_file(path) as stream:
         stream.write(data)
         stream.flush()
         os.fsync(stream.fileno())

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from painterly import images
 from painterly.errors import UserError
-from painterly.guides import KEEP_CONTENT
-from painterly.presets import apply_preset
-from painterly.transfer import INIT_CHOICES, TransferOptions
+from painterly.io import images
+from painterly.style.guides import KEEP_CONTENT
+from painterly.style.presets import apply_preset
+from painterly.style.transfer import INIT_CHOICES, TransferOptions
 
 from .inputs import expand_all, is_manifest
 from .manifest import ManifestRow, read_manifest

@@ -14,11 +14,11 @@ from typing import Any
 
 import torch
 
-from painterly.devices import keep_freed_host_memory
 from painterly.errors import UserError
-from painterly.guides import KEEP_CONTENT
-from painterly.models.vgg import load_vgg19
-from painterly.transfer import transfer
+from painterly.nets.devices import keep_freed_host_memory
+from painterly.nets.vgg import load_vgg19
+from painterly.style.guides import KEEP_CONTENT
+from painterly.style.transfer import transfer
 
 from .outputs import encode_png
 from .plan import FILE_OPTIONS, Job
@@ -66,7 +66,7 @@ class Failure:
 
 def job_spec(job: Job, read: Any = Path.read_bytes) -> JobSpec:
     """The spec of ``job`` with its input files read (``read(path) -> bytes``)."""
-    from painterly.images import resolve_source
+    from painterly.io.images import resolve_source
 
     files = {role: (name, read(resolve_source(name))) for role, name in job.files().items()}
     return JobSpec(job.output, job.key, job.styles, dict(job.options), files)

@@ -9,8 +9,15 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from painterly.errors import UserError
 from painterly.io.images import load_image, save_image
-from painterly.style.transfer import Progress, TransferOptions, TransferResult, transfer
+from painterly.options import OptionError
+from painterly.style.events import Evaluated, Event, PartStarted, RungFinished, Snapshot
+from painterly.style.options import TransferOptions
+from painterly.style.transfer import TransferResult, transfer
+
+Progress = Evaluated
+"""The evaluation event under its earlier name."""
 
 __version__ = "0.1.0"
-__all__ = ["Progress", "TransferOptions", "TransferResult", "UserError", "load_image",
+__all__ = ["Evaluated", "Event", "OptionError", "PartStarted", "Progress", "RungFinished",
+           "Snapshot", "TransferOptions", "TransferResult", "UserError", "load_image",
            "save_image", "transfer"]

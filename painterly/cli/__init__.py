@@ -12,7 +12,9 @@ import threading
 from collections.abc import Iterator
 
 from painterly.cli.common import ArgumentParser
+from painterly.cli.options import flag_of
 from painterly.errors import UserError
+from painterly.options import OptionError
 
 COMMAND_MODULES = ("transfer", "experiments", "digits", "serve", "batch")
 """Modules of this package that each add subcommands with ``register(subparsers)``."""
@@ -59,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _terminate_as_interrupt():
             return args.run(args) or 0
+    except OptionError as error:
+        print(f"painterly: error: {flag_of(error)}", file=sys.stderr)
+        return 2
     except UserError as error:
         print(f"painterly: error: {error}", file=sys.stderr)
         return 2

@@ -72,7 +72,7 @@ def test_command_errors_stop_before_any_work(inputs, tmp_path):
         plan_jobs([str(tmp_path / "nothing*.jpg")], [str(paintings)], TINY)
     with pytest.raises(UserError, match="--style"):
         plan_jobs([str(photos)], [], TINY)
-    with pytest.raises(UserError, match="--size"):
+    with pytest.raises(UserError, match="size"):
         plan_jobs([str(photos)], [str(paintings)], {"size": 4})
 
 
@@ -87,7 +87,7 @@ def test_manifest_csv_and_json_lines(inputs, tmp_path):
     assert rows[0].styles == (str(paintings / "painting0.png"), str(paintings / "painting1.png"))
     assert rows[0].options == {"style_weight": 1e4}
     assert rows[1].output == "mine.png" and rows[1].options == {"style_scale": (0.5, 1.0)}
-    assert rows[2].problem == "jobs.csv:4: --style-weight: cannot use 'heavy'"
+    assert rows[2].problem == "jobs.csv:4: style_weight: cannot use 'heavy'"
     jobs = {job.output: job for job in plan_jobs([str(csv)], [str(paintings / "painting1.png")],
                                                  TINY)}
     assert set(jobs) == {"photo0--painting0+painting1.png", "mine.png",

@@ -8,7 +8,6 @@ are relative to the manifest's folder."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -17,7 +16,8 @@ from typing import Any
 
 from painterly.errors import UserError
 from painterly.examples import example_names
-from painterly.style.transfer import TransferOptions
+from painterly.options import field_named, fields_of
+from painterly.style.options import TransferOptions
 
 JOB_COLUMNS = ("content", "style", "styles", "output")
 STYLE_SEPARATOR = ";"
@@ -85,7 +85,7 @@ def _json_lines(text: str, path: Path) -> list[tuple[str, dict]]:
 
 
 def _check_columns(columns: list[str], path: Path, where: str | None = None) -> None:
-    known = {f.name for f in dataclasses.fields(TransferOptions)}
+    known = {item.name for item in fields_of(TransferOptions)}
     unknown = [c for c in columns if c not in JOB_COLUMNS and _option_name(c) not in known]
     if unknown:
         raise UserError(f"manifest {where or path}: unknown column(s) {', '.join(unknown)} "
@@ -138,40 +138,45 @@ def _resolve(name: str, folder: Path) -> str:
 
 
 def coerce_option(name: str, value: Any) -> Any:
-    """A manifest cell (text in CSV, any JSON value) as the type TransferOptions declares for
-    ``name``: a number, text, or a list (``a,b`` in CSV); ``none`` or an empty cell for an
-    optional one. UserError naming the option if it does not fit."""
-    fields = {f.name: f for f in dataclasses.fields(TransferOptions)}
-    alternatives = str(fields[name].type).replace(" ", "").split("|")
-    if value is None or (isinstance(value, str) and value.lower() == "none"
-                         and "None" in alternatives):
+    """A manifest cell (text in CSV, any JSON value) as a value of TransferOptions' field
+    ``name``, by the kinds its declaration allows (a number, text, a list: ``a,b`` in CSV);
+    ``none`` or an empty cell for an optional one. Bounds and choices are checked later, by
+    the declaration itself. UserError naming the option if the value fits no kind."""
+    item = field_named(TransferOptions, name)
+    if value is None or (isinstance(value, str) and value.lower() == "none" and item.optional):
         return None
     # text last, so that "0.5,1" becomes numbers where a field takes numbers or a name
-    for kind in sorted((a for a in alternatives if a != "None"), key=lambda a: a == "str"):
+    for kind in sorted(item.kinds, key=lambda kind: kind == "text"):
         converted = _convert(kind, value)
         if converted is not None:
+            if kind in ("numbers", "ints") and "float" in item.kinds and len(converted) == 1:
+                return converted[0]
             return converted
-    raise UserError(f"--{name.replace('_', '-')}: cannot use {value!r}")
+    raise UserError(f"{name}: cannot use {value!r}")
 
 
 def _convert(kind: str, value: Any) -> Any:
-    """``value`` as ``kind`` (an annotation: int, float, str, tuple[float,...], tuple[str,...]),
-    or None when it is not one."""
-    if isinstance(value, bool):
+    """``value`` as one kind of :mod:`painterly.options` (int, float, text, names, numbers,
+    ints; bool is not settable per row), or None when it is not one."""
+    if isinstance(value, bool) or kind == "bool":
         return None
     if kind in ("int", "float"):
         number = _number(value)
         if number is None or (kind == "int" and number != int(number)):
             return None
         return int(number) if kind == "int" else number
-    if kind.startswith("tuple["):
+    if kind in ("names", "numbers", "ints"):
         parts = value if isinstance(value, list) else str(value).split(",")
         parts = [p.strip() if isinstance(p, str) else p for p in parts]
         parts = [p for p in parts if p != ""]
-        if kind.startswith("tuple[str"):
+        if kind == "names":
             return tuple(parts) if parts and all(isinstance(p, str) for p in parts) else None
         numbers = [_number(p) for p in parts]
-        return tuple(numbers) if numbers and None not in numbers else None
+        if not numbers or None in numbers:
+            return None
+        if kind == "ints":
+            return tuple(int(n) for n in numbers) if all(n == int(n) for n in numbers) else None
+        return tuple(numbers)
     return value if isinstance(value, str) else None
 
 

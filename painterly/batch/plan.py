@@ -16,8 +16,8 @@ from typing import Any
 from painterly.errors import UserError
 from painterly.io import images
 from painterly.style.guides import KEEP_CONTENT
+from painterly.style.options import INIT_CHOICES, TransferOptions
 from painterly.style.presets import apply_preset
-from painterly.style.transfer import INIT_CHOICES, TransferOptions
 
 from .inputs import expand_all, is_manifest
 from .manifest import ManifestRow, read_manifest

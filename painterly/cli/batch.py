@@ -8,14 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from painterly.cli.common import positive_int, say
-from painterly.cli.transfer import add_control_options, add_transfer_options, options_from_args
+from painterly.cli.common import add_quiet, positive_int, say
+from painterly.cli.options import add_option_fields, options_from_args
 from painterly.errors import UserError
+from painterly.style.options import TransferOptions
 
 EXIT_FAILED_JOBS = 3
 EXIT_INTERRUPTED = 130
-NOT_FOR_BATCH = ("save_every", "trace")
-"""Options of ``painterly transfer`` a batch does not take (one result file per job)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,8 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="torch threads per worker (default: sized to the machine)")
     parser.add_argument("--json-progress", action="store_true",
                         help="one JSON object per line on stdout for every event, no bar")
-    add_transfer_options(parser)
-    add_control_options(parser)
+    add_quiet(parser)
+    add_option_fields(parser, TransferOptions, title="transfer options (for every job)")
     parser.set_defaults(run=run_batch_command)
 
 
@@ -58,17 +57,15 @@ def run_batch_command(args: argparse.Namespace) -> int:
         return run_status(args.contents[1])
     if args.outdir is None:
         raise UserError("give the output folder: -o OUTDIR")
-    for name in NOT_FOR_BATCH:
-        if getattr(args, name, None):
-            raise UserError(f"--{name.replace('_', '-')} is not available in a batch")
     from painterly.batch import run_batch
     from painterly.batch.progress import JsonProgress, ProgressBar
 
     progress = JsonProgress(sys.stdout) if args.json_progress else \
         None if args.quiet else ProgressBar(sys.stderr)
     summary = run_batch(args.contents, args.styles, outdir=args.outdir,
-                        options=options_from_args(args), retries=args.retries, ray=args.ray,
-                        workers=args.workers, threads=args.threads, progress=progress)
+                        options=options_from_args(args, TransferOptions), retries=args.retries,
+                        ray=args.ray, workers=args.workers, threads=args.threads,
+                        progress=progress)
     report = (lambda line: print(line, file=sys.stderr)) if args.json_progress else say
     for line in summary.lines():
         report(line)

@@ -80,9 +80,6 @@ class LocalExecutor:
                 worker.close()
         self._workers = []
 
-    def pids(self) -> list[int]:
-        return [w.process.pid for w in self._workers if w is not None]
-
 
 class _Worker:
     """One worker process and the two pipes to it."""

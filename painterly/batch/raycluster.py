@@ -159,11 +159,6 @@ class RayExecutor:
                 self.ray.kill(actor, no_restart=True)
         self._actors = []
 
-    def actor_pids(self) -> list[int]:
-        """Process ids of the actors (on their nodes)."""
-        labels = self.ray.get([actor.where.remote() for actor in self._actors])
-        return [int(label.split()[1]) for label in labels]
-
 
 def _first_line(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]

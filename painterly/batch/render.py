@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from painterly.errors import UserError
+from painterly.io.images import resolve_source
 from painterly.nets.devices import keep_freed_host_memory
 from painterly.nets.vgg import load_vgg19
 from painterly.style.guides import KEEP_CONTENT
@@ -64,11 +65,10 @@ class Failure:
     """False when another try would fail the same way (a bad input or option)."""
 
 
-def job_spec(job: Job, read: Any = Path.read_bytes) -> JobSpec:
-    """The spec of ``job`` with its input files read (``read(path) -> bytes``)."""
-    from painterly.io.images import resolve_source
-
-    files = {role: (name, read(resolve_source(name))) for role, name in job.files().items()}
+def job_spec(job: Job) -> JobSpec:
+    """The spec of ``job`` with its input files read."""
+    files = {role: (name, resolve_source(name).read_bytes())
+             for role, name in job.files().items()}
     return JobSpec(job.output, job.key, job.styles, dict(job.options), files)
 
 

@@ -15,7 +15,6 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from painterly.errors import UserError
@@ -68,23 +67,6 @@ CREATE TABLE IF NOT EXISTS files (      -- content hashes of input files, by siz
     sha256 TEXT NOT NULL
 );
 """
-
-
-@dataclass(frozen=True)
-class Recovery:
-    """What a driver found when it started."""
-
-    new: int = 0
-    changed: int = 0
-    """Jobs whose inputs or settings changed since their last run: done again."""
-    taken_over: int = 0
-    """Jobs left running by a dead driver: back to pending."""
-    completed: int = 0
-    """...of which the output had been written before the driver died: marked done."""
-    missing_outputs: int = 0
-    """Done jobs whose output file was gone: done again."""
-    retried: int = 0
-    """Failed jobs with attempts left: pending again."""
 
 
 def one_line(text: str) -> str:

@@ -16,7 +16,7 @@ from painterly.cli.options import flag_of
 from painterly.errors import UserError
 from painterly.options import OptionError
 
-COMMAND_MODULES = ("transfer", "video", "experiments", "digits", "serve")
+COMMAND_MODULES = ("transfer", "video", "batch", "experiments", "digits", "serve")
 """Modules of this package that each add subcommands with ``register(subparsers)``."""
 
 

@@ -1,0 +1,15 @@
+"""``painterly batch``: many style transfers (every content x style pair, or the rows of a
+manifest) into one folder, resumable at any point, on local processes or a Ray cluster.
+
+The parts: :mod:`.inputs` and :mod:`.manifest` (what to read), :mod:`.plan` (the jobs, their
+hashes and output names), :mod:`.store` (the SQLite job store), :mod:`.render` (one job, on a
+worker), :mod:`.local` and :mod:`.raycluster` (executors), :mod:`.driver` (the run),
+:mod:`.progress` (a bar or JSON lines) and :mod:`.status`."""
+
+from .driver import run_batch
+from .events import BatchEvent, BatchSummary, Counts
+from .plan import Job, plan_jobs
+from .status import batch_status
+
+__all__ = ["BatchEvent", "BatchSummary", "Counts", "Job", "batch_status", "plan_jobs",
+           "run_batch"]

@@ -1,0 +1,189 @@
+"""Manifests: one job per row, in CSV (a header row naming the columns) or JSON lines (one object
+per line). Columns / keys: ``content`` (required), ``style`` or ``styles`` (several separated by
+``;`` in CSV, a list in JSON; the command's ``--style`` when empty), ``output`` (the result's file
+name; default: made from the inputs' names), and any option of ``painterly transfer``
+(``style_weight`` or ``style-weight``), which overrides the command's for that row. Relative paths
+are relative to the manifest's folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from painterly.errors import UserError
+from painterly.examples import example_names
+from painterly.options import field_named, fields_of
+from painterly.style.options import TransferOptions
+
+JOB_COLUMNS = ("content", "style", "styles", "output")
+STYLE_SEPARATOR = ";"
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One row: the job it asks for, or the one-line reason it is unusable."""
+
+    where: str
+    """``manifest.csv:7``: the row's file and line, for messages."""
+    content: str
+    styles: tuple[str, ...]
+    output: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    problem: str | None = None
+
+
+def read_manifest(path: str | Path) -> list[ManifestRow]:
+    """The rows of a CSV or JSON-lines manifest; UserError for a file that is not one (an unknown
+    column, no ``content`` column, unreadable)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"cannot read manifest {path}: {error}") from None
+    raw = _json_lines(text, path) if path.suffix.lower() in (".jsonl", ".ndjson") else \
+        _csv_rows(text, path)
+    return [_row(where, values, path.parent) for where, values in raw]
+
+
+def _csv_rows(text: str, path: Path) -> list[tuple[str, dict]]:
+    reader = csv.DictReader(text.splitlines())
+    columns = [name.strip() for name in reader.fieldnames or []]
+    _check_columns(columns, path)
+    rows = []
+    for index, values in enumerate(reader, start=2):
+        cleaned = {key.strip(): (value or "").strip() for key, value in values.items()
+                   if key is not None}
+        if not any(cleaned.values()):
+            continue
+        if None in values:
+            cleaned["__extra__"] = "more cells than columns"
+        rows.append((f"{path.name}:{index}", {k: v for k, v in cleaned.items() if v != ""}))
+    return rows
+
+
+def _json_lines(text: str, path: Path) -> list[tuple[str, dict]]:
+    rows = []
+    for index, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{index}"
+        try:
+            values = json.loads(line)
+        except ValueError as error:
+            rows.append((where, {"__extra__": f"not JSON ({error})"}))
+            continue
+        if not isinstance(values, dict):
+            rows.append((where, {"__extra__": "not a JSON object"}))
+            continue
+        _check_columns(list(values), path, where)
+        rows.append((where, values))
+    return rows
+
+
+def _check_columns(columns: list[str], path: Path, where: str | None = None) -> None:
+    known = {item.name for item in fields_of(TransferOptions)}
+    unknown = [c for c in columns if c not in JOB_COLUMNS and _option_name(c) not in known]
+    if unknown:
+        raise UserError(f"manifest {where or path}: unknown column(s) {', '.join(unknown)} "
+                        f"(expected {', '.join(JOB_COLUMNS)} or options of painterly transfer)")
+    if where is None and "content" not in columns:
+        raise UserError(f"manifest {path} has no 'content' column")
+
+
+def _option_name(column: str) -> str:
+    return column.strip().replace("-", "_")
+
+
+def _row(where: str, values: dict, folder: Path) -> ManifestRow:
+    problem = values.pop("__extra__", None)
+    content = values.get("content")
+    if problem is None and not isinstance(content, str):
+        problem = "no content image"
+    styles: tuple[str, ...] = ()
+    raw_styles = values.get("styles", values.get("style"))
+    if isinstance(raw_styles, str):
+        styles = tuple(s.strip() for s in raw_styles.split(STYLE_SEPARATOR) if s.strip())
+    elif isinstance(raw_styles, list) and all(isinstance(s, str) for s in raw_styles):
+        styles = tuple(raw_styles)
+    elif raw_styles is not None and problem is None:
+        problem = "style must be a name or a list of names"
+    options: dict[str, Any] = {}
+    for column, value in values.items():
+        if column in JOB_COLUMNS:
+            continue
+        name = _option_name(column)
+        try:
+            options[name] = coerce_option(name, value)
+        except UserError as error:
+            problem = problem or str(error)
+    output = values.get("output")
+    if output is not None and (not isinstance(output, str) or Path(output).name != output
+                               or output.startswith(".")):
+        problem = problem or "output must be a plain file name (no folders)"
+        output = None
+    return ManifestRow(where, _resolve(content, folder) if isinstance(content, str) else "",
+                       tuple(_resolve(s, folder) for s in styles), output, options,
+                       None if problem is None else f"{where}: {problem}")
+
+
+def _resolve(name: str, folder: Path) -> str:
+    """A path relative to the manifest's folder (absolute paths and example names as given)."""
+    if name in example_names() or name == "none" or Path(name).expanduser().is_absolute():
+        return name
+    return str(folder / name)
+
+
+def coerce_option(name: str, value: Any) -> Any:
+    """A manifest cell (text in CSV, any JSON value) as a value of TransferOptions' field
+    ``name``, by the kinds its declaration allows (a number, text, a list: ``a,b`` in CSV);
+    ``none`` or an empty cell for an optional one. Bounds and choices are checked later, by
+    the declaration itself. UserError naming the option if the value fits no kind."""
+    item = field_named(TransferOptions, name)
+    if value is None or (isinstance(value, str) and value.lower() == "none" and item.optional):
+        return None
+    # text last, so that "0.5,1" becomes numbers where a field takes numbers or a name
+    for kind in sorted(item.kinds, key=lambda kind: kind == "text"):
+        converted = _convert(kind, value)
+        if converted is not None:
+            if kind in ("numbers", "ints") and "float" in item.kinds and len(converted) == 1:
+                return converted[0]
+            return converted
+    raise UserError(f"{name}: cannot use {value!r}")
+
+
+def _convert(kind: str, value: Any) -> Any:
+    """``value`` as one kind of :mod:`painterly.options` (int, float, text, names, numbers,
+    ints; bool is not settable per row), or None when it is not one."""
+    if isinstance(value, bool) or kind == "bool":
+        return None
+    if kind in ("int", "float"):
+        number = _number(value)
+        if number is None or (kind == "int" and number != int(number)):
+            return None
+        return int(number) if kind == "int" else number
+    if kind in ("names", "numbers", "ints"):
+        parts = value if isinstance(value, list) else str(value).split(",")
+        parts = [p.strip() if isinstance(p, str) else p for p in parts]
+        parts = [p for p in parts if p != ""]
+        if kind == "names":
+            return tuple(parts) if parts and all(isinstance(p, str) for p in parts) else None
+        numbers = [_number(p) for p in parts]
+        if not numbers or None in numbers:
+            return None
+        if kind == "ints":
+            return tuple(int(n) for n in numbers) if all(n == int(n) for n in numbers) else None
+        return tuple(numbers)
+    return value if isinstance(value, str) else None
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a JSON number or a text cell; None otherwise."""
+    try:
+        number = float(value) if isinstance(value, (int, float, str)) else math.nan
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

@@ -1,0 +1,209 @@
+"""A batch's jobs: every content x style pair (or manifest row) with its inputs' content hashes,
+its settings as canonical JSON, a key over both (a job whose key changed is done again), and a
+deterministic output file name."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from painterly.errors import UserError
+from painterly.io import images
+from painterly.style.guides import KEEP_CONTENT
+from painterly.style.options import INIT_CHOICES, TransferOptions
+from painterly.style.presets import apply_preset
+
+from .inputs import expand_all, is_manifest
+from .manifest import ManifestRow, read_manifest
+
+OUTPUT_SUFFIX = ".png"
+FILE_OPTIONS = ("mask", "init")
+"""Options that name an input image: their files are hashed and sent to the workers like the
+content and style images (``init`` only when it is a path, not ``content``/``noise``)."""
+HASH_CHUNK = 1 << 20
+
+FileHasher = Callable[[Path], str]
+"""``sha256`` hex digest of a file's bytes (the job store caches them by size and mtime)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One result to make: ``output`` in OUTDIR from these inputs and settings."""
+
+    output: str
+    """File name in OUTDIR (unique in the batch)."""
+    content: str
+    styles: tuple[str, ...]
+    """Paths or built-in example names; ``none`` keeps a mask region unstylized."""
+    options: dict[str, Any]
+    """Keyword arguments of :func:`painterly.transfer.transfer` (the given ones)."""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    """Content hashes: ``{"content": sha, "styles": [sha or None], "mask": sha, "init": sha}``."""
+    settings: str = ""
+    """Canonical JSON of every TransferOptions field (preset applied, defaults filled in)."""
+    key: str = ""
+    """sha256 over ``inputs`` and ``settings``: the same key means the same result."""
+    problem: str | None = None
+    """Why the job cannot run (an unreadable input, a bad option), in one line."""
+
+    def files(self) -> dict[str, str]:
+        """The input files by role: ``content``, ``style0``, ``style1``, ..., ``mask``, ``init``."""
+        found = {"content": self.content}
+        found |= {f"style{i}": s for i, s in enumerate(self.styles) if s != KEEP_CONTENT}
+        found |= {name: self.options[name] for name in FILE_OPTIONS if _names_file(
+            name, self.options.get(name))}
+        return found
+
+
+def plan_jobs(contents: Sequence[str], styles: Sequence[str] = (),
+              options: dict[str, Any] | None = None, *,
+              hasher: FileHasher | None = None) -> list[Job]:
+    """The jobs of a batch. ``contents``: image files, folders, glob patterns or manifests;
+    ``styles``: the styles of every content image (a job per pair) and of manifest rows that name
+    none; ``options``: TransferOptions fields for every job (a manifest row's override them).
+    UserError for a command that cannot start (a bad option, nothing found); an unusable item
+    becomes a job with a ``problem`` instead."""
+    options = dict(options or {})
+    _validated(options)
+    style_files = expand_all(list(styles), "style image") if styles else []
+    rows: list[ManifestRow] = []
+    plain: list[str] = []
+    for argument in contents:
+        if is_manifest(argument):
+            rows.extend(read_manifest(argument))
+        else:
+            plain.append(argument)
+    if plain and not style_files:
+        raise UserError("give one or more --style images (or a manifest with a style column)")
+    for content in expand_all(plain, "content image") if plain else []:
+        rows.extend(ManifestRow(content, content, (style,)) for style in style_files)
+    if not rows:
+        raise UserError("no jobs: the manifest(s) have no rows")
+    hasher = hasher or hash_file
+    jobs = [_job(row, options, tuple(style_files), hasher) for row in rows]
+    return _unique(_named(jobs))
+
+
+def hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _validated(options: dict[str, Any]) -> TransferOptions:
+    unknown = set(options) - {f.name for f in dataclasses.fields(TransferOptions)}
+    if unknown:
+        raise UserError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    return TransferOptions(**apply_preset(options)).validated()
+
+
+def _names_file(option: str, value: Any) -> bool:
+    return isinstance(value, str) and not (option == "init" and value in INIT_CHOICES)
+
+
+def _job(row: ManifestRow, common: dict[str, Any], default_styles: tuple[str, ...],
+         hasher: FileHasher) -> Job:
+    options = common | row.options
+    styles = row.styles or default_styles
+    job = Job("", row.content, styles, options)
+    problem = row.problem
+    if problem is None and not styles:
+        problem = f"{row.where}: no style image (give --style or a style column)"
+    settings: dict[str, Any] = {}
+    if problem is None:
+        try:
+            settings = dataclasses.asdict(_validated(options))
+        except UserError as error:
+            problem = f"{row.where}: {error}" if row.where != row.content else str(error)
+    inputs: dict[str, Any] = {"styles": []}
+    for role, name in job.files().items():
+        digest = None
+        if problem is None:
+            digest, problem = _hash_input(name, role, hasher)
+        if role.startswith("style"):
+            inputs["styles"].append(digest)
+        else:
+            inputs[role] = digest
+    if KEEP_CONTENT in styles:  # keep the position of each style in the list
+        digests = iter(inputs["styles"])
+        inputs["styles"] = [None if s == KEEP_CONTENT else next(digests) for s in styles]
+    for name in FILE_OPTIONS:
+        if _names_file(name, settings.get(name)):
+            settings[name] = "file"  # the file's hash is in the inputs: moving it changes nothing
+    text = canonical_json(settings)
+    identity = canonical_json({"inputs": inputs, "settings": text, "problem": problem,
+                               "paths": None if problem is None else list(job.files().values())})
+    return dataclasses.replace(job, inputs=inputs, settings=text, problem=problem,
+                               key=hashlib.sha256(identity.encode()).hexdigest(),
+                               output=row.output or "")
+
+
+def _hash_input(name: str, role: str, hasher: FileHasher) -> tuple[str | None, str | None]:
+    what = "style image" if role.startswith("style") else f"{role} image"
+    path = images.resolve_source(name)
+    try:
+        if not path.is_file():
+            raise UserError(f"{what} not found: {name}")
+        return hasher(path), None
+    except OSError as error:
+        return None, f"cannot read {what} {name}: {error.strerror or error}"
+    except UserError as error:
+        return None, str(error)
+
+
+def _stem(name: str) -> str:
+    """A file-name-safe short form of an input's name."""
+    stem = Path(name).stem if name != KEEP_CONTENT else KEEP_CONTENT
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:60] or "image"
+
+
+def _named(jobs: list[Job]) -> list[Job]:
+    """Output names: ``CONTENT--STYLE.png`` (``STYLE1+STYLE2`` for several), or the manifest's
+    ``output``; where two jobs would share a name, each gets ``-`` and 8 hex digits of a hash of
+    its inputs' paths and options, so every name stays the same from run to run."""
+    base = []
+    for job in jobs:
+        if job.output:
+            name = job.output if Path(job.output).suffix.lower() == OUTPUT_SUFFIX else \
+                job.output + OUTPUT_SUFFIX
+        else:
+            name = f"{_stem(job.content)}--{'+'.join(_stem(s) for s in job.styles)}{OUTPUT_SUFFIX}"
+        base.append(name)
+    counts: dict[str, int] = {}
+    for name in base:
+        counts[name] = counts.get(name, 0) + 1
+    named = []
+    for job, name in zip(jobs, base, strict=True):
+        if counts[name] > 1 and not job.output:
+            where = canonical_json([job.content, list(job.styles), job.options])
+            digest = hashlib.sha256(where.encode()).hexdigest()[:8]
+            name = f"{name[:-len(OUTPUT_SUFFIX)]}-{digest}{OUTPUT_SUFFIX}"
+        named.append(dataclasses.replace(job, output=name))
+    return named
+
+
+def _unique(jobs: list[Job]) -> list[Job]:
+    """The same job listed twice runs once; two different jobs asking for one manifest
+    ``output`` name is the user's error."""
+    by_name: dict[str, Job] = {}
+    for job in jobs:
+        other = by_name.get(job.output)
+        if other is None:
+            by_name[job.output] = job
+        elif (other.content, other.styles, other.options) != (job.content, job.styles,
+                                                              job.options):
+            raise UserError(f"two different jobs would write {job.output}: give each row its "
+                            "own output name")
+    return list(by_name.values())

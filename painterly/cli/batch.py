@@ -1,0 +1,83 @@
+"""``painterly batch CONTENTS... --style STYLE... -o OUTDIR`` and ``painterly batch status
+OUTDIR``: parse, call :func:`painterly.batch.run_batch` / :func:`painterly.batch.batch_status`,
+print the summary. Exit codes: 0 every job done, 3 some failed (or are left), 2 a command that
+cannot start, 130 interrupted (run it again to continue)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from painterly.cli.common import add_quiet, positive_int, say
+from painterly.cli.options import add_option_fields, options_from_args
+from painterly.errors import UserError
+from painterly.style.options import TransferOptions
+
+EXIT_FAILED_JOBS = 3
+EXIT_INTERRUPTED = 130
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "batch", help="style many images (every content x style, or a manifest), resumably",
+        description="Style every CONTENTS image with every --style image (or run each row of a "
+                    "CSV / JSON-lines manifest) into OUTDIR. Progress is kept in "
+                    "OUTDIR/painterly-batch.sqlite: run the same command again after a crash "
+                    "or Ctrl-C and it finishes the rest. 'painterly batch status OUTDIR' shows "
+                    "the counts and failures. Every option of 'painterly transfer' applies to "
+                    "all jobs.")
+    parser.add_argument("contents", metavar="CONTENTS", nargs="+",
+                        help="image files, folders, glob patterns ('photos/*.jpg'), or manifests "
+                             "(.csv, .jsonl: columns content, style, output and options)")
+    parser.add_argument("--style", dest="styles", metavar="STYLE", nargs="+", action="extend",
+                        default=[], help="style images, folders or globs: one job per content "
+                                         "x style (a manifest row's own style wins)")
+    parser.add_argument("-o", "--output-dir", dest="outdir", metavar="OUTDIR",
+                        help="folder for the results and the job store")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="further attempts of a failed job, over all runs (default 2)")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="run on a Ray cluster: auto (the one 'ray start' made) or HOST:PORT "
+                             "(needs pip install 'painterly[ray]')")
+    parser.add_argument("--workers", type=positive_int, default=None,
+                        help="worker processes (or Ray actors) (default: sized to the machine)")
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="torch threads per worker (default: sized to the machine)")
+    parser.add_argument("--json-progress", action="store_true",
+                        help="one JSON object per line on stdout for every event, no bar")
+    add_quiet(parser)
+    add_option_fields(parser, TransferOptions, title="transfer options (for every job)")
+    parser.set_defaults(run=run_batch_command)
+
+
+def run_batch_command(args: argparse.Namespace) -> int:
+    if args.contents[0] == "status" and args.outdir is None:
+        if len(args.contents) != 2:
+            raise UserError("usage: painterly batch status OUTDIR")
+        return run_status(args.contents[1])
+    if args.outdir is None:
+        raise UserError("give the output folder: -o OUTDIR")
+    from painterly.batch import run_batch
+    from painterly.batch.progress import JsonProgress, ProgressBar
+
+    progress = JsonProgress(sys.stdout) if args.json_progress else \
+        None if args.quiet else ProgressBar(sys.stderr)
+    summary = run_batch(args.contents, args.styles, outdir=args.outdir,
+                        options=options_from_args(args, TransferOptions), retries=args.retries,
+                        ray=args.ray, workers=args.workers, threads=args.threads,
+                        progress=progress)
+    report = (lambda line: print(line, file=sys.stderr)) if args.json_progress else say
+    for line in summary.lines():
+        report(line)
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    return 0 if summary.ok else EXIT_FAILED_JOBS
+
+
+def run_status(outdir: str) -> int:
+    from painterly.batch import batch_status
+
+    status = batch_status(outdir)
+    for line in status.lines():
+        say(line)
+    return 0 if status.complete else EXIT_FAILED_JOBS

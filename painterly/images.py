@@ -44,11 +44,13 @@ def resolve_source(source: str | os.PathLike) -> Path:
     return path
 
 
-def load_image(source: ImageSource, *, what: str = "image") -> Image.Image:
+def load_image(source: ImageSource, *, what: str = "image",
+               max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
     """Load an image as 8-bit sRGB ``RGB``: EXIF orientation applied, alpha composited over white,
     grayscale / palette / CMYK / 16-bit converted, an embedded ICC profile converted to sRGB.
 
-    ``what`` names the input in error messages ("content image", "style image", ...).
+    ``what`` names the input in error messages ("content image", "style image", ...); a file
+    whose header claims more than ``max_pixels`` pixels is refused before it is decoded.
     """
     if isinstance(source, Image.Image):
         return _normalize(source)
@@ -66,10 +68,10 @@ def load_image(source: ImageSource, *, what: str = "image") -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path)
             width, height = image.size
-            if width * height > MAX_INPUT_PIXELS:
+            if width * height > max_pixels:
                 raise UserError(
                     f"{what} claims {width}x{height} pixels, more than the limit of "
-                    f"{MAX_INPUT_PIXELS // 1_000_000} megapixels: {path}"
+                    f"{max_pixels / 1_000_000:g} megapixels: {path}"
                 )
             image.load()
     except UserError:
@@ -78,7 +80,7 @@ def load_image(source: ImageSource, *, what: str = "image") -> Image.Image:
         raise UserError(f"{what} is not an image file Pillow can read: {path}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UserError(f"{what} claims more pixels than the limit of "
-                        f"{MAX_INPUT_PIXELS // 1_000_000} megapixels: {path}") from None
+                        f"{max_pixels / 1_000_000:g} megapixels: {path}") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise UserError(f"{what} is damaged or truncated ({error}): {path}") from None
     return _normalize(image)

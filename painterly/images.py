@@ -65,6 +65,7 @@ def load_image(source: ImageSource, *, what: str = "image",
         raise UserError(f"{what} is an empty file: {path}")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's notes on odd files: not the user's concern
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path)
             width, height = image.size

@@ -213,3 +213,19 @@ def test_runs_are_stored_and_shown_as_strict_json_even_with_a_nan_loss():
     assert Run.from_record(stored, RUN_ID).progress["step"] == 3
     with pytest.raises(ValueError):
         jsonio.dumps({"loss": math.nan})
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_2_before_serving(tmp_path, capsys):
+    import socket
+
+    from painterly.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--data-dir", str(tmp_path / "d")]) == 2
+    out, err = capsys.readouterr()
+    assert "serving" not in out
+    assert err.count("\n") == 1 and f"127.0.0.1:{port}" in err and "in use" in err
+    assert not (tmp_path / "d").exists()

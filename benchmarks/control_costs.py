@@ -12,10 +12,10 @@ import time
 
 import torch
 
-from painterly import images
-from painterly.losses import PerceptualLoss
-from painterly.models.vgg import load_vgg19
-from painterly.transfer import DEFAULT_STYLE_LAYERS
+from painterly.io import images
+from painterly.nets.vgg import load_vgg19
+from painterly.style.losses import PerceptualLoss
+from painterly.style.transfer import DEFAULT_STYLE_LAYERS
 
 
 def objective(vgg, style_loss: str, regions: int, size: int):

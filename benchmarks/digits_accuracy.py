@@ -18,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from painterly import digits, mnist
+from painterly.digits import mnist
+from painterly.digits import training as digits
 
 BUDGET_SECONDS = 300
 TARGET_MEAN, TARGET_EVERY = 0.993, 0.992

@@ -16,9 +16,10 @@ import time
 
 import torch
 
-from painterly.losses import PRECISIONS, PerceptualLoss
-from painterly.models.vgg import BLOCK_DEPTHS, CHANNELS, load_vgg19
-from painterly.transfer import DEFAULT_STYLE_LAYERS
+from painterly.nets.devices import PRECISIONS
+from painterly.nets.vgg import BLOCK_DEPTHS, CHANNELS, load_vgg19
+from painterly.style.losses import PerceptualLoss
+from painterly.style.transfer import DEFAULT_STYLE_LAYERS
 
 
 def conv_flops(width: int, height: int, deepest_block: int = 5, deepest_conv: int = 1) -> float:

@@ -17,8 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from painterly import images, memory
-from painterly.transfer import TransferOptions
+from painterly.io import images
+from painterly.style import memory
+from painterly.style.transfer import TransferOptions
 
 
 def main() -> None:

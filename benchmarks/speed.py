@@ -30,11 +30,12 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from painterly import images, optimize
-from painterly.figures import image_grid
-from painterly.losses import PerceptualLoss
-from painterly.models.vgg import load_vgg19
-from painterly.transfer import TransferOptions, _style_size, _tensor, transfer
+from painterly.io import images
+from painterly.io.figures import image_grid
+from painterly.nets.vgg import load_vgg19
+from painterly.optim import optimize
+from painterly.style.losses import PerceptualLoss
+from painterly.style.transfer import TransferOptions, _style_size, _tensor, transfer
 
 DEFAULT_PAIRS = "tubingen:starry_night,tubingen:the_scream,tubingen:great_wave"
 BASELINE_HISTORY = 10
@@ -238,7 +239,7 @@ def parse(text: str) -> dict:
 
 
 def _ladder_sizes(content: Image.Image, options: TransferOptions) -> list[tuple[int, int]]:
-    from painterly.schedule import ladder
+    from painterly.style.schedule import ladder
 
     return ladder(*content.size, options.size, options.min_size, options.scale_ratio)
 

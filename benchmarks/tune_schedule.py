@@ -17,9 +17,9 @@ from pathlib import Path
 
 from speed import equivalents, parse, score
 
-from painterly import images
-from painterly.schedule import ladder
-from painterly.transfer import TransferOptions, transfer
+from painterly.io import images
+from painterly.style.schedule import ladder
+from painterly.style.transfer import TransferOptions, transfer
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from painterly.errors import UserError
-from painterly.images import load_image, save_image
-from painterly.transfer import Progress, TransferOptions, TransferResult, transfer
+from painterly.io.images import load_image, save_image
+from painterly.style.transfer import Progress, TransferOptions, TransferResult, transfer
 
 __version__ = "0.1.0"
 __all__ = ["Progress", "TransferOptions", "TransferResult", "UserError", "load_image",

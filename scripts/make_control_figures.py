@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from painterly import color, images
-from painterly.figures import image_grid
-from painterly.transfer import transfer
+from painterly.io import images
+from painterly.io.figures import image_grid
+from painterly.style import color
+from painterly.style.transfer import transfer
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "images"

@@ -15,8 +15,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from painterly import digit_pictures, digits, images, mnist
-from painterly.figures import font, image_grid
+from painterly.digits import mnist
+from painterly.digits import pictures as digit_pictures
+from painterly.digits import training as digits
+from painterly.io import images
+from painterly.io.figures import font, image_grid
 
 
 def typed_digit(digit: int, dark_on_light: bool, angle: float) -> Image.Image:

@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from painterly import experiments, images
+from painterly.io import images
+from painterly.lecture import experiments
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 FIGURES = ("filters", "features", "content", "style", "grid")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from painterly import images
-from painterly.figures import image_grid
+from painterly.io import images
+from painterly.io.figures import image_grid
 
 
 def main() -> None:

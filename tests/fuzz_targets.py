@@ -25,9 +25,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from painterly import guides, images, mnist
+from painterly.digits import mnist
 from painterly.errors import UserError
-from painterly.models import vgg
+from painterly.io import images
+from painterly.nets import vgg
+from painterly.style import guides
 
 MAX_FUZZ_PIXELS = 4_000_000
 """Pixel limit while fuzzing images: the same code path as the real limit, faster inputs."""
@@ -163,7 +165,7 @@ def load_run_record(data: bytes) -> None:
     from painterly.web.runs import Run
 
     run = Run.from_record(jsonio.loads(data), RUN_ID)
-    jsonio.dumps(run.as_dict())
+    json.dumps(run.as_dict(), allow_nan=False)
     try:
         if run.kind == "transfer":
             parse_options(run.options)
@@ -178,7 +180,7 @@ def load_upload_record(data: bytes) -> None:
     from painterly.web import jsonio
     from painterly.web.storage import Upload
 
-    jsonio.dumps(Upload.from_record(jsonio.loads(data), RUN_ID).as_dict())
+    json.dumps(Upload.from_record(jsonio.loads(data), RUN_ID).as_dict(), allow_nan=False)
 
 
 ROUTES = ("/api/runs", "/api/uploads", f"/api/runs/{RUN_ID}/cancel")

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from painterly import color, images
 from painterly.cli import main
-from painterly.transfer import transfer
+from painterly.io import images
+from painterly.style import color
+from painterly.style.transfer import transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 

@@ -3,7 +3,7 @@
 import pytest
 
 from painterly.cli import main
-from painterly.transfer import transfer
+from painterly.style.transfer import transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 

@@ -6,10 +6,11 @@ import sys
 import pytest
 import torch
 
-from painterly import devices, memory
 from painterly.cli import main
 from painterly.errors import UserError
-from painterly.transfer import transfer
+from painterly.nets import devices
+from painterly.style import memory
+from painterly.style.transfer import transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 
@@ -89,7 +90,7 @@ def test_auto_runs_a_gpu_transfer_in_bfloat16_with_tiles():
 
 FAULTS_OF_FRESH_TENSORS = """
 import resource, sys, torch
-from painterly.devices import keep_freed_host_memory
+from painterly.nets.devices import keep_freed_host_memory
 applied = keep_freed_host_memory() if sys.argv[1] == "keep" else False
 def faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -12,11 +12,13 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from painterly import digit_pictures, digits, mnist
 from painterly.cli import main
+from painterly.digits import mnist
+from painterly.digits import pictures as digit_pictures
+from painterly.digits import training as digits
 from painterly.errors import UserError
-from painterly.layers import ACTIVATIONS, POOLING_KINDS
-from painterly.models.digitnet import DigitNet, DigitNetConfig
+from painterly.nets.digitnet import DigitNet, DigitNetConfig
+from painterly.nets.layers import ACTIVATIONS, POOLING_KINDS
 
 FAST = digits.TrainOptions(epochs=2, batch_size=32, learning_rate=0.02, threads=1)
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from painterly import experiments
 from painterly.cli import main
 from painterly.errors import UserError
-from painterly.transfer import Progress
+from painterly.lecture import experiments
+from painterly.style.transfer import Progress
 from tests.conftest import synthetic_photo
 
 

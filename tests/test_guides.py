@@ -5,11 +5,12 @@ import pytest
 import torch
 from PIL import Image
 
-from painterly import guides, images
 from painterly.cli import main
 from painterly.errors import UserError
-from painterly.losses import gram_matrix, mean_std, weighted_gram
-from painterly.transfer import transfer
+from painterly.io import images
+from painterly.style import guides
+from painterly.style.losses import gram_matrix, mean_std, weighted_gram
+from painterly.style.transfer import transfer
 
 from .conftest import synthetic_photo
 

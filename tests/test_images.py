@@ -6,8 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
-from painterly import images
 from painterly.errors import UserError
+from painterly.io import images
 
 
 def test_missing_file(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from painterly.layers import (
+from painterly.nets.layers import (
     ACTIVATIONS,
     Maxout,
     Pool2d,

@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
-from painterly.lbfgsb import minimize_box
+from painterly.optim.lbfgsb import minimize_box
 
 
 class Spent(Exception):
@@ -126,7 +126,7 @@ LINE_FUNCTIONS = {
 def test_line_search_tries_the_steps_of_minpacks(name, step):
     """The same trial steps as MINPACK-2's dcsrch (SciPy's copy) with L-BFGS-B's settings."""
     linesearch = pytest.importorskip("scipy.optimize._linesearch")
-    from painterly.lbfgsb import _MoreThuente
+    from painterly.optim.lbfgsb import _MoreThuente
 
     phi, derivative = LINE_FUNCTIONS[name]
     expected = []
@@ -152,7 +152,7 @@ def test_cauchy_point_is_the_first_minimizer_along_the_projected_path(seed, stif
     """Against the model itself, sampled finely along P(x - t g) with B built explicitly.
     ``stiff``: the steep, strongly curved variables start next to the bound they head for, so
     the path runs far past the first segment's minimizer (the breakpoint scan must widen)."""
-    from painterly.lbfgsb import _cauchy_point, _Memory
+    from painterly.optim.lbfgsb import _cauchy_point, _Memory
 
     rng = np.random.default_rng(seed)
     n = 200

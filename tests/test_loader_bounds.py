@@ -11,7 +11,7 @@ import zlib
 import numpy as np
 import pytest
 
-from painterly import mnist
+from painterly.digits import mnist
 from painterly.errors import UserError
 
 
@@ -46,7 +46,7 @@ def test_a_header_declaring_too_much_is_refused_before_decompressing(tmp_path):
     header = bytes.fromhex("00000803") + (4_000_000_000).to_bytes(4, "big") + \
         (28).to_bytes(4, "big") * 2
     path.write_bytes(gzip.compress(header + bytes(1000)))
-    with pytest.raises(UserError, match="4000000000x28x28 values .* more than the limit"):
+    with pytest.raises(UserError, match=r"4000000000x28x28 values .* more than the limit"):
         mnist.read_idx(path)
 
 

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from painterly.losses import (
+from painterly.style.losses import (
     REFERENCE_PIXELS,
     PerceptualLoss,
     content_loss,

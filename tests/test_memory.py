@@ -1,9 +1,9 @@
 import pytest
 
-from painterly import memory
 from painterly.cli import main
 from painterly.errors import UserError
-from painterly.transfer import transfer
+from painterly.style import memory
+from painterly.style.transfer import transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 

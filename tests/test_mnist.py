@@ -13,7 +13,7 @@ from functools import partial
 import numpy as np
 import pytest
 
-from painterly import mnist
+from painterly.digits import mnist
 from painterly.errors import UserError
 
 

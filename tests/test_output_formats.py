@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 
-from painterly import images
 from painterly.cli import main
+from painterly.io import images
 
 
 def swapped_primaries_profile() -> bytes:

@@ -2,11 +2,11 @@ import pytest
 import torch
 
 from painterly.cli import main
-from painterly.devices import resolve_precision
 from painterly.errors import UserError
-from painterly.losses import PerceptualLoss, gram_matrix
-from painterly.models.vgg import load_vgg19
-from painterly.transfer import DEFAULT_STYLE_LAYERS, transfer
+from painterly.nets.devices import resolve_precision
+from painterly.nets.vgg import load_vgg19
+from painterly.style.losses import PerceptualLoss, gram_matrix
+from painterly.style.transfer import DEFAULT_STYLE_LAYERS, transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 
@@ -21,7 +21,7 @@ def test_explicit_precisions_are_kept_and_auto_falls_back_to_float32():
 
 
 def test_bfloat16_network_gives_nearly_the_same_loss_and_gradient_as_float32():
-    from painterly.images import to_tensor
+    from painterly.io.images import to_tensor
 
     content, style = to_tensor(synthetic_photo(64, 48)), to_tensor(synthetic_painting(64, 48))
     image = (content * 0.7 + style * 0.3).requires_grad_(True)

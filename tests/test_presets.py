@@ -7,10 +7,10 @@ import torch
 from painterly.cli import build_parser
 from painterly.cli.transfer import options_from_args
 from painterly.errors import UserError
-from painterly.losses import PerceptualLoss, gram_matrix, total_variation
-from painterly.models.vgg import load_vgg19
-from painterly.presets import PRESETS, apply_preset
-from painterly.transfer import DEFAULT_STYLE_LAYERS, TransferOptions
+from painterly.nets.vgg import load_vgg19
+from painterly.style.losses import PerceptualLoss, gram_matrix, total_variation
+from painterly.style.presets import PRESETS, apply_preset
+from painterly.style.transfer import DEFAULT_STYLE_LAYERS, TransferOptions
 
 torch.manual_seed(0)
 CONTENT, STYLE, IMAGE = (torch.rand(1, 3, 40, 48) for _ in range(3))

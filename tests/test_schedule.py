@@ -3,11 +3,11 @@ import math
 
 import pytest
 
-from painterly import schedule
 from painterly.cli import main
 from painterly.errors import UserError
-from painterly.schedule import CostModel, Rung, build, fit_budget, predicted_seconds, taper
-from painterly.transfer import transfer
+from painterly.style import schedule
+from painterly.style.schedule import CostModel, Rung, build, fit_budget, predicted_seconds, taper
+from painterly.style.transfer import transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 

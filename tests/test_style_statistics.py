@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from painterly.losses import MEANSTD_SCALE, PerceptualLoss, gram_matrix, statistic_loss
+from painterly.style.losses import MEANSTD_SCALE, PerceptualLoss, gram_matrix, statistic_loss
 
 
 class Identity:

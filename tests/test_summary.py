@@ -6,8 +6,8 @@ import pytest
 
 from painterly.cli import main
 from painterly.errors import UserError
-from painterly.models.digitnet import DigitNet, DigitNetConfig
-from painterly.summary import summarize, summary_of
+from painterly.lecture.summary import summarize, summary_of
+from painterly.nets.digitnet import DigitNet, DigitNetConfig
 
 
 @pytest.mark.parametrize(("spec", "neurons", "weights", "biases"),

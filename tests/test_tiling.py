@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from painterly.losses import PerceptualLoss
-from painterly.models.vgg import load_vgg19
-from painterly.tiling import TiledLoss, grid, layer_stride, receptive_radius
-from painterly.transfer import DEFAULT_STYLE_LAYERS, transfer
+from painterly.nets.vgg import load_vgg19
+from painterly.style.losses import PerceptualLoss
+from painterly.style.tiling import TiledLoss, grid, layer_stride, receptive_radius
+from painterly.style.transfer import DEFAULT_STYLE_LAYERS, transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 

@@ -2,10 +2,10 @@
 
 import json
 
-from painterly import trace
 from painterly.cli import main
-from painterly.models.vgg import BUNDLED_WEIGHTS_SHA256
-from painterly.transfer import transfer
+from painterly.nets.vgg import BUNDLED_WEIGHTS_SHA256
+from painterly.style import trace
+from painterly.style.transfer import transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from painterly import images
 from painterly.errors import UserError
-from painterly.losses import PerceptualLoss
-from painterly.models.vgg import load_vgg19
-from painterly.transfer import DEFAULT_STYLE_LAYERS, ladder, transfer
+from painterly.io import images
+from painterly.nets.vgg import load_vgg19
+from painterly.style.losses import PerceptualLoss
+from painterly.style.transfer import DEFAULT_STYLE_LAYERS, ladder, transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 
@@ -60,7 +60,7 @@ def test_bounded_lbfgs_keeps_pixels_in_range():
 
 
 def test_lbfgs_b_takes_exactly_the_steps_asked_for_on_the_images_device():
-    from painterly import optimize
+    from painterly.optim import optimize
 
     seen = []
     evaluate = optimize._Tracker.evaluate
@@ -82,7 +82,7 @@ def test_lbfgs_b_takes_exactly_the_steps_asked_for_on_the_images_device():
 def test_lbfgs_b_runs_with_one_blas_thread_on_the_cpu(monkeypatch):
     from threadpoolctl import threadpool_info
 
-    from painterly import optimize
+    from painterly.optim import optimize
 
     seen = []
     evaluate = optimize._Tracker.evaluate

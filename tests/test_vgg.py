@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from painterly.errors import UserError
-from painterly.models.vgg import (
+from painterly.nets.vgg import (
     CAFFE,
     CONV_NAMES,
     LAYER_NAMES,
@@ -36,7 +36,7 @@ def test_feature_shapes(vgg):
 
 
 def test_features_are_channels_last_on_the_cpu_and_the_same_as_without(vgg, monkeypatch):
-    import painterly.models.vgg as module
+    import painterly.nets.vgg as module
 
     image = torch.rand(1, 3, 40, 48)
     features = vgg(image, ["relu1_1", "relu3_1"])
@@ -87,7 +87,7 @@ def test_pooling_kinds(pooling):
     model = load_vgg19(pooling=pooling)
     x = torch.ones(1, 64, 4, 4)
     x[..., 0, 0] = 3.0
-    from painterly.layers import pool2d
+    from painterly.nets.layers import pool2d
 
     pooled = pool2d(x, pooling)
     expected = {"max": 3.0, "avg": 1.5, "l2": (9 + 3) ** 0.5}[pooling]

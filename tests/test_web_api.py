@@ -380,7 +380,7 @@ def test_no_file_outside_the_data_folder_is_served(client, path):
 
 
 def test_options_come_from_transfer_options(client):
-    from painterly.transfer import TransferOptions
+    from painterly.style.transfer import TransferOptions
 
     options = client.get("/api/options").json()
     fields = {field["name"]: field for field in options["fields"]}

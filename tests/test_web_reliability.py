@@ -18,7 +18,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from painterly.web import create_app, jsonio
+from painterly.web import create_app
 from painterly.web.runs import Run
 from tests.conftest import synthetic_photo
 from tests.test_web_api import LONG, TINY, png_bytes, start, upload, wait_for
@@ -207,12 +207,12 @@ def test_runs_are_stored_and_shown_as_strict_json_even_with_a_nan_loss():
     run = Run(RUN_ID, "tubingen", ["starry_night"], {}, 1.0,
               progress={"loss": math.nan, "eta": math.inf, "step": 3},
               result={"losses": [1.0, -math.inf]})
-    stored = json.loads(jsonio.dumps(run.stored()))
+    stored = json.loads(json.dumps(run.stored(), allow_nan=False))
     assert stored["progress"] == {"loss": None, "eta": None, "step": 3}
     assert stored["result"]["losses"] == [1.0, None]
     assert Run.from_record(stored, RUN_ID).progress["step"] == 3
     with pytest.raises(ValueError):
-        jsonio.dumps({"loss": math.nan})
+        json.dumps({"loss": math.nan}, allow_nan=False)
 
 
 def test_serve_on_a_busy_port_is_one_line_and_exit_2_before_serving(tmp_path, capsys):

@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from painterly import images
-from painterly.transfer import Progress
+from painterly.io import images
+from painterly.style.transfer import Progress
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -57,8 +57,8 @@ def add_run_options(parser: argparse.ArgumentParser, *, size: int, steps: int) -
 
 def add_network_options(parser: argparse.ArgumentParser, *, pooling: str, device: str) -> None:
     """--pooling, --weights, --weights-layout, --device: which VGG-19 runs, and where."""
-    from painterly.layers import POOLING_KINDS
-    from painterly.models.vgg import LAYOUTS
+    from painterly.nets.layers import POOLING_KINDS
+    from painterly.nets.vgg import LAYOUTS
 
     parser.add_argument("--pooling", choices=POOLING_KINDS, default=pooling,
                         help=f"(default {pooling})")
@@ -79,7 +79,7 @@ def network_options(args: argparse.Namespace) -> dict:
 
 
 class ProgressBar:
-    """A tqdm bar fed by :class:`~painterly.transfer.Progress` events: scale, loss and an ETA
+    """A tqdm bar fed by :class:`~painterly.style.transfer.Progress` events: scale, loss and an ETA
     from the measured cost per pixel (tqdm's own rate would be wrong across scales)."""
 
     def __init__(self, description: str, quiet: bool = False):

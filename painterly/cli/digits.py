@@ -1,5 +1,5 @@
 """``painterly digits train|eval|predict|download|pictures`` and ``painterly summary MODEL``:
-parse options, call :mod:`painterly.digits`, :mod:`painterly.mnist` and :mod:`painterly.summary`."""
+parse options, call :mod:`painterly.digits` and :mod:`painterly.lecture.summary`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from painterly.cli.common import positive_int, say
 from painterly.errors import UserError
-from painterly.layers import ACTIVATIONS, POOLING_KINDS
+from painterly.nets.layers import ACTIVATIONS, POOLING_KINDS
 
 MODEL_ENV = "PAINTERLY_DIGITS_MODEL"
 DEFAULT_MODEL = "digits.pt"
@@ -21,9 +21,9 @@ DEFAULT_MODEL = "digits.pt"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``digits`` (with its own subcommands) and ``summary``."""
-    from painterly.digits import TrainOptions
-    from painterly.mnist import DATA_ENV, MIRROR_ENV
-    from painterly.summary import MODEL_HELP
+    from painterly.digits.mnist import DATA_ENV, MIRROR_ENV
+    from painterly.digits.training import TrainOptions
+    from painterly.lecture.summary import MODEL_HELP
 
     defaults = TrainOptions()
     digits = subparsers.add_parser(
@@ -133,7 +133,8 @@ def _check_writable(path: Path) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from painterly import digits, mnist
+    from painterly.digits import mnist
+    from painterly.digits import training as digits
 
     _check_writable(args.output)
     options = replace(digits.TrainOptions(), seed=args.seed, epochs=args.epochs,
@@ -165,7 +166,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from painterly import digits, mnist
+    from painterly.digits import mnist
+    from painterly.digits import training as digits
 
     model = digits.load_model(args.model).model
     evaluation = digits.evaluate(model, mnist.load_split(args.data, "test"))
@@ -175,7 +177,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from painterly import digits, images
+    from painterly.digits import training as digits
+    from painterly.io import images
 
     model_path = args.model or Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
     if args.save_input:
@@ -198,7 +201,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from painterly import mnist
+    from painterly.digits import mnist
 
     paths = mnist.download(args.data, args.mirror,
                            progress=lambda name, index, total: say(
@@ -208,7 +211,9 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_pictures(args: argparse.Namespace) -> int:
-    from painterly import digit_pictures, digits, mnist
+    from painterly.digits import mnist
+    from painterly.digits import pictures as digit_pictures
+    from painterly.digits import training as digits
 
     loaded = digits.load_model(args.model)
     test = mnist.load_split(args.data, "test")
@@ -222,7 +227,7 @@ def run_pictures(args: argparse.Namespace) -> int:
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    from painterly.summary import summary_of
+    from painterly.lecture.summary import summary_of
 
     say(summary_of(args.model, args.image_size).table())
     return 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from painterly import experiments, images
 from painterly.cli.common import (
     ProgressBar,
     add_network_options,
@@ -18,7 +17,9 @@ from painterly.cli.common import (
 )
 from painterly.cli.transfer import add_transfer_options, options_from_args
 from painterly.errors import UserError
-from painterly.optimize import METHODS
+from painterly.io import images
+from painterly.lecture import experiments
+from painterly.optim.optimize import METHODS
 
 DEFAULTS = experiments.ReconstructionOptions()
 FIGURE_NOTE = "Images are paths or names of built-in examples (see 'painterly examples')."

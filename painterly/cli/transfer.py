@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from painterly import images, trace
 from painterly.cli.common import (
     ProgressBar,
     add_network_options,
@@ -17,15 +16,17 @@ from painterly.cli.common import (
     say,
     snapshot_writer,
 )
-from painterly.color import PRESERVE_COLORS
-from painterly.devices import PRECISION_CHOICES
 from painterly.errors import UserError
 from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_path
-from painterly.guides import KEEP_CONTENT
-from painterly.losses import LAYER_WEIGHT_SCHEMES, STYLE_STATISTICS
-from painterly.optimize import METHODS
-from painterly.presets import PRESETS
-from painterly.transfer import TransferOptions, transfer
+from painterly.io import images
+from painterly.nets.devices import PRECISION_CHOICES
+from painterly.optim.optimize import METHODS
+from painterly.style import trace
+from painterly.style.color import PRESERVE_COLORS
+from painterly.style.guides import KEEP_CONTENT
+from painterly.style.losses import LAYER_WEIGHT_SCHEMES, STYLE_STATISTICS
+from painterly.style.presets import PRESETS
+from painterly.style.transfer import TransferOptions, transfer
 
 DEFAULTS = TransferOptions()
 DEMO_SIZE = 384
@@ -110,7 +111,7 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_speed_options(parser: argparse.ArgumentParser) -> None:
-    """--time-budget, --history, --max-memory, --tile-size (see painterly.schedule/memory)."""
+    """--time-budget, --history, --max-memory, --tile-size (see painterly.style.schedule/memory)."""
     d = DEFAULTS
     parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                         help="finish within SECONDS: plan the steps from the measured cost of an "

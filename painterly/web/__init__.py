@@ -1,5 +1,5 @@
 """``painterly serve``: a local web page and HTTP API for style transfer, built on
-:func:`painterly.transfer.transfer` like the command line."""
+:func:`painterly.style.transfer.transfer` like the command line."""
 
 from painterly.web.app import create_app
 

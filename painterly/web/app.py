@@ -23,8 +23,8 @@ from starlette.staticfiles import StaticFiles
 
 from painterly.errors import UserError
 from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_names
-from painterly.experiments import CONTENT_LAYERS, STYLE_LAYERS
-from painterly.models.vgg import CONV_NAMES, LAYER_NAMES
+from painterly.lecture.experiments import CONTENT_LAYERS, STYLE_LAYERS
+from painterly.nets.vgg import CONV_NAMES, LAYER_NAMES
 from painterly.web import jsonio, lab
 from painterly.web.openapi import openapi_spec
 from painterly.web.options import (

@@ -1,14 +1,12 @@
-"""Strict JSON for the web face: request bodies and data-folder records are parsed with limits
-(nesting depth, digits of an integer, finite numbers only) so that a hostile or damaged document
-is a clean refusal (:class:`BadJSON`), never a RecursionError or an OverflowError deep inside; and
-JSON is only ever written without NaN or infinity, atomically."""
+"""Strict JSON parsing for the web face: request bodies and data-folder records are parsed with
+limits (nesting depth, digits of an integer, finite numbers only) so that a hostile or damaged
+document is a clean refusal (:class:`BadJSON`), never a RecursionError or an OverflowError deep
+inside. (Writing is :func:`painterly.io.files.write_json`, strict too.)"""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -82,36 +80,6 @@ def loads(data: bytes | str) -> Any:
         raise
     except (ValueError, RecursionError) as error:
         raise BadJSON(f"not valid JSON ({str(error).splitlines()[0][:80]})") from None
-
-
-def finite(value: Any) -> Any:
-    """``value`` with every non-finite float (NaN, ±inf) replaced by None, in nested dicts and
-    lists too: what is stored or sent is always strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(item) for item in value]
-    return value
-
-
-def dumps(data: Any, indent: int | None = None) -> str:
-    """Strict JSON text (ValueError for NaN or infinity: call :func:`finite` first)."""
-    return json.dumps(data, indent=indent, allow_nan=False)
-
-
-def write(path: Path, data: Any) -> None:
-    """Write strict JSON atomically (temporary file beside it, then rename)."""
-    text = dumps(data, indent=1)  # before touching the disk: a NaN never leaves half a file
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def read(path: Path) -> Any:

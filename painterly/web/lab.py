@@ -1,5 +1,5 @@
 """The lecture's experiments on the page: a chosen layer's feature maps for an image, and the
-learned filters of a convolution, drawn by :mod:`painterly.experiments` (the figures of
+learned filters of a convolution, drawn by :mod:`painterly.lecture.experiments` (the figures of
 ``painterly features`` and ``painterly filters``). The reconstructions take minutes, so they are
 runs (see :mod:`painterly.web.runs`), not requests."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from painterly import experiments
+from painterly.lecture import experiments
 
 FEATURE_SIDE = 192
 """Long side the image is scaled to before the network sees it."""

@@ -1,6 +1,6 @@
 """Settings of a run as the web page and the HTTP API see them: the fields of
-:class:`~painterly.transfer.TransferOptions` for a transfer, of
-:class:`~painterly.experiments.ReconstructionOptions` (plus the layers) for a reconstruction
+:class:`~painterly.style.transfer.TransferOptions` for a transfer, of
+:class:`~painterly.lecture.experiments.ReconstructionOptions` (plus the layers) for a reconstruction
 (defaults from there, nothing redefined), minus those that name files or hardware of the server,
 with the types coerced from JSON and a few server limits."""
 
@@ -10,15 +10,15 @@ import dataclasses
 import math
 from typing import Any
 
-from painterly.color import PRESERVE_COLORS
-from painterly.devices import PRECISION_CHOICES
 from painterly.errors import UserError
-from painterly.experiments import CONTENT_LAYERS, STYLE_LAYERS, ReconstructionOptions
-from painterly.layers import POOLING_KINDS
-from painterly.losses import LAYER_WEIGHT_SCHEMES
-from painterly.models.vgg import LAYER_NAMES, check_layers
-from painterly.optimize import METHODS
-from painterly.transfer import INIT_CHOICES, TransferOptions
+from painterly.lecture.experiments import CONTENT_LAYERS, STYLE_LAYERS, ReconstructionOptions
+from painterly.nets.devices import PRECISION_CHOICES
+from painterly.nets.layers import POOLING_KINDS
+from painterly.nets.vgg import LAYER_NAMES, check_layers
+from painterly.optim.optimize import METHODS
+from painterly.style.color import PRESERVE_COLORS
+from painterly.style.losses import LAYER_WEIGHT_SCHEMES
+from painterly.style.transfer import INIT_CHOICES, TransferOptions
 
 RUN_KINDS = ("transfer", "reconstruct-content", "reconstruct-style")
 """What a run computes: a style transfer, or one of the lecture's reconstruction figures."""
@@ -98,7 +98,7 @@ def option_fields(options_class: type = TransferOptions) -> list[dict]:
 
 
 def parse_options(raw: Any) -> dict:
-    """JSON settings -> keyword arguments for :func:`painterly.transfer.transfer`, validated by
+    """JSON settings -> keyword arguments for :func:`painterly.transfer`, validated by
     TransferOptions itself; UserError (one line) for anything wrong."""
     options = _coerced(_json_object(raw), option_fields(), "unknown option(s)")
     opts = TransferOptions(**options).validated()

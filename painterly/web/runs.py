@@ -1,8 +1,8 @@
 """Runs of ``painterly serve``: a queue, a bounded number of worker threads that call
-:func:`painterly.transfer.transfer` or, for the lecture's reconstruction figures, the
-reconstructions of :mod:`painterly.experiments` (PyTorch releases the GIL while it computes),
-cancellation through ``should_stop``, and state kept in ``runs/<id>/run.json`` so a reload finds
-everything."""
+:func:`painterly.style.transfer.transfer` or, for the lecture's reconstruction figures, the
+reconstructions of :mod:`painterly.lecture.experiments` (PyTorch releases the GIL while it
+computes), cancellation through ``should_stop``, and state kept in ``runs/<id>/run.json`` so a
+reload finds everything."""
 
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ import torch
 from PIL import Image
 
 import painterly
-from painterly import experiments, images
 from painterly.errors import UserError
-from painterly.transfer import Progress, transfer
+from painterly.io import images
+from painterly.io.files import finite, write_json
+from painterly.lecture import experiments
+from painterly.style.transfer import Progress, transfer
 from painterly.web import jsonio
 from painterly.web.options import RUN_KINDS, parse_options, parse_reconstruction_options
-from painterly.web.storage import DataFolder, check_id, new_id, write_json
+from painterly.web.storage import DataFolder, check_id, new_id
 
 log = logging.getLogger("painterly.web")
 
@@ -70,7 +72,7 @@ class Run:
     def as_dict(self, position: int | None = None) -> dict:
         """The run as the API shows it (strict JSON: a NaN loss becomes null)."""
         base = f"/api/runs/{self.id}"
-        return jsonio.finite({
+        return finite({
             "id": self.id, "kind": self.kind, "content": self.content, "styles": self.styles,
             "names": self.names, "options": self.options, "created": self.created,
             "state": self.state, "queue_position": position, "progress": self.progress,
@@ -84,7 +86,7 @@ class Run:
         data = self.as_dict()
         for key in ("queue_position", "image", "download"):
             data.pop(key)
-        return jsonio.finite(data)
+        return finite(data)
 
     @classmethod
     def from_record(cls, data: Any, run_id: str) -> Run:

@@ -21,9 +21,10 @@ from typing import Any
 
 from PIL import Image
 
-from painterly import images
 from painterly.errors import UserError
 from painterly.examples import example_names, example_path
+from painterly.io import images
+from painterly.io.files import write_json
 from painterly.web import jsonio
 
 log = logging.getLogger("painterly.web")
@@ -51,19 +52,6 @@ def new_id() -> str:
 def check_id(text: str) -> bool:
     """True for a well-formed id (16 hex digits): nothing else ever becomes part of a path."""
     return bool(ID_PATTERN.match(text))
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write strict JSON (no NaN) atomically."""
-    jsonio.write(path, data)
-
-
-def read_json(path: Path) -> Any:
-    """The strict JSON in ``path``, or None when it is missing, unreadable or not strict JSON."""
-    try:
-        return jsonio.read(path)
-    except (OSError, ValueError):
-        return None
 
 
 def give_memory_back() -> None:
@@ -198,9 +186,9 @@ class DataFolder:
     def get_upload(self, upload_id: str) -> Upload | None:
         folder = self.upload_dir(upload_id)
         try:
-            return Upload.from_record(read_json(folder / "upload.json"), upload_id) \
+            return Upload.from_record(jsonio.read(folder / "upload.json"), upload_id) \
                 if folder else None
-        except ValueError:
+        except (OSError, ValueError):
             return None
 
     def add_upload(self, data: bytes, name: str) -> Upload:

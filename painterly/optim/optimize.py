@@ -2,7 +2,7 @@
 
 Methods:
 
-* ``lbfgs`` (default): L-BFGS-B (:mod:`painterly.lbfgsb`) with the pixels kept inside [0, 1]
+* ``lbfgs`` (default): L-BFGS-B (:mod:`painterly.optim.lbfgsb`) with the pixels kept inside [0, 1]
   during the search, so the saved 8-bit image is the optimized one (no clipping afterwards).
   No early stop on tolerances: it runs the number of evaluations asked for, restarting its
   memory if the line search ever gives up.
@@ -20,18 +20,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from threadpoolctl import threadpool_limits
 
-from painterly.devices import keep_freed_host_memory
-from painterly.lbfgsb import minimize_box
-from painterly.losses import LossTerms
+from painterly.nets.devices import keep_freed_host_memory
+from painterly.optim.lbfgsb import minimize_box
 
 METHODS = ("lbfgs", "adam", "lbfgs-unbounded")
 FIRST_STEP = 0.1
 """Largest pixel change (of the 0..1 range) of L-BFGS-B's first trial step."""
+
+
+@dataclass
+class LossTerms:
+    """The value of the objective and of each of its terms (plain floats, for reporting)."""
+
+    total: float
+    content: float = 0.0
+    style: float = 0.0
+    tv: float = 0.0
+    per_layer: dict[str, float] = field(default_factory=dict)
+
 
 LossFunction = Callable[[torch.Tensor], tuple[torch.Tensor, LossTerms]]
 EvaluationCallback = Callable[[int, LossTerms, torch.Tensor], None]
@@ -107,7 +118,7 @@ def optimize_pixels(loss_fn: LossFunction, image: torch.Tensor, *, steps: int,
 
 
 def _run_lbfgs_b(tracker: _Tracker, image: torch.Tensor, history: int) -> None:
-    """L-BFGS-B (:mod:`painterly.lbfgsb`, on the image's device and dtype) on the objective
+    """L-BFGS-B (:mod:`painterly.optim.lbfgsb`, on the image's device and dtype) on the objective
     times a constant chosen at the first evaluation so that the first trial step moves no pixel
     by more than :data:`FIRST_STEP`. L-BFGS-B's first step is the raw gradient projected on the
     box: unscaled, it sends every pixel to 0 or 1 (a loss some 1000x the start) and the line

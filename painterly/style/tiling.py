@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import torch
 
-from painterly.losses import (
+from painterly.nets.vgg import LAYER_NAMES
+from painterly.style.losses import (
     REFERENCE_PIXELS,
     LossTerms,
     PerceptualLoss,
@@ -30,7 +31,6 @@ from painterly.losses import (
     gram_matrix,
     style_layer_weights,
 )
-from painterly.models.vgg import LAYER_NAMES
 
 
 def layer_stride(name: str) -> int:
@@ -113,7 +113,7 @@ class _Precomputed(torch.autograd.Function):
 
 
 class TiledLoss:
-    """The objective of a :class:`~painterly.losses.PerceptualLoss` (same weights and layers),
+    """The objective of a :class:`~painterly.style.losses.PerceptualLoss` (same weights and layers),
     evaluated tile by tile. ``set_content``/``set_style`` are tiled as well."""
 
     def __init__(self, loss: PerceptualLoss, tile: int):

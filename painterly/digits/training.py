@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -22,10 +20,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from painterly import images
+from painterly.digits.mnist import Split
 from painterly.errors import UserError
-from painterly.mnist import Split
-from painterly.models.digitnet import INPUT_SIZE, DigitNet, DigitNetConfig
+from painterly.io import images
+from painterly.io.files import atomic_file
+from painterly.nets.digitnet import INPUT_SIZE, DigitNet, DigitNetConfig
 
 MODEL_FORMAT = "painterly-digits/1"
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -163,15 +162,8 @@ def augment(batch: torch.Tensor, shift: float, rotation: float, generator: torch
 # --- checkpoints and model files -----------------------------------------------------------------
 
 def _save_atomically(payload: dict, path: Path) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(payload, file)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as stream:
+        torch.save(payload, stream)
 
 
 def _options_dict(options: TrainOptions) -> dict:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from painterly.layers import (
+from painterly.nets.layers import (
     ACTIVATIONS,
     POOLING_KINDS,
     Pool2d,

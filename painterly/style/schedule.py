@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from painterly import images
+from painterly.io import images
 
 MIN_STEPS = 5
 """Fewest evaluations worth spending at a rung under a time budget (fewer: skip the rung)."""

@@ -6,14 +6,10 @@ the same one-line errors (:class:`~painterly.errors.UserError`).
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import tempfile
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -22,6 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from painterly.errors import UserError
 from painterly.examples import example_names, example_path
+from painterly.io.files import atomic_file
 
 ImageSource = str | os.PathLike | Image.Image
 """A path, the name of a built-in example (``"tubingen"``), or a PIL image."""
@@ -171,22 +168,6 @@ def check_output_path(path: str | os.PathLike) -> Path:
     if not os.access(parent, os.W_OK):
         raise UserError(f"output folder is not writable: {parent}")
     return path
-
-
-@contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A binary stream that becomes ``path`` only when the block completes: written to a
-    temporary file beside it, then renamed; on any error the temporary file is removed."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
-                                             dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            yield stream
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def save_image(image: Image.Image | torch.Tensor, path: str | os.PathLike) -> Path:

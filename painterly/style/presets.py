@@ -18,7 +18,7 @@ normalization"); the conversions are exact for the default layers:
   image as 1/2 sum of squared differences. In painterly's terms alpha = 0.625/2^17 = 4.77e-6,
   beta = 400 S = 0.1312, TV 32.51 (on 0..1 pixels; beta/alpha = 27520); bounded L-BFGS
   history 100 (as for gatys), noise init, 1000 evaluations at one scale.
-* painterly: the defaults of :class:`~painterly.transfer.TransferOptions` (coarse to fine,
+* painterly: the defaults of :class:`~painterly.style.transfer.TransferOptions` (coarse to fine,
   bounded L-BFGS, content init), what you get without a preset.
 """
 
@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from painterly.errors import UserError
+from painterly.nets.vgg import DEFAULT_STYLE_LAYERS
 
 _S = 1 / 64**2 + 1 / 128**2 + 1 / 256**2 + 2 / 512**2
 """Sum of 1/N_l^2 over relu1_1..relu5_1 (N_l: channels)."""
@@ -53,7 +54,7 @@ PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
            "leongatys/PytorchNeuralStyleTransfer (field notes 1.2, 3.5)",
            {"content_weight": 2.0**-20, "style_weight": 4000 * _S, "tv_weight": 0.0,
             "layer_weights": "inverse-channels", "content_layer": "relu4_2",
-            "style_layers": ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+            "style_layers": DEFAULT_STYLE_LAYERS,
             "init": "content", "optimizer": "lbfgs", "history": 100, "steps": 500,
             "min_size": SINGLE_SCALE, "pooling": "max", "style_loss": "gram"}),
     Preset("johnson", "jcjohnson/neural-style defaults: content 5, style 100, TV 1e-3, Gram/(NM), "
@@ -61,7 +62,7 @@ PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
            "jcjohnson/neural-style neural_style.lua (field notes 1.1)",
            {"content_weight": 0.625 / 2**17, "style_weight": 400 * _S, "tv_weight": 32.5125,
             "layer_weights": "inverse-channels", "content_layer": "relu4_2",
-            "style_layers": ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+            "style_layers": DEFAULT_STYLE_LAYERS,
             "init": "noise", "optimizer": "lbfgs", "history": 100, "steps": 1000,
             "min_size": SINGLE_SCALE, "pooling": "max", "style_loss": "gram"}),
 )}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import platform
 import sys
@@ -22,8 +21,9 @@ import PIL
 import torch
 from PIL import Image
 
-from painterly import images
-from painterly.models.vgg import BUNDLED_WEIGHTS_SHA256
+from painterly.io import images
+from painterly.io.files import write_json
+from painterly.nets.vgg import BUNDLED_WEIGHTS_SHA256
 
 TRACE_SUFFIX = ".trace.json"
 
@@ -95,8 +95,5 @@ def build_trace(result, content, styles: Sequence, *, output: str | os.PathLike 
 
 
 def write_trace(trace: dict, path: str | os.PathLike) -> Path:
-    """Write ``trace`` as JSON atomically (temporary file, then rename)."""
-    path = Path(path)
-    with images.atomic_file(path) as stream:
-        stream.write((json.dumps(trace, indent=1, default=str) + "\n").encode("utf-8"))
-    return path
+    """Write ``trace`` as JSON atomically."""
+    return write_json(path, trace)

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from painterly.errors import UserError
-from painterly.layers import POOLING_KINDS, pool2d
+from painterly.nets.layers import POOLING_KINDS, pool2d
 
 BLOCK_DEPTHS = (2, 2, 4, 4, 4)
 """Convolutions per block of VGG-19."""
@@ -51,6 +51,10 @@ LAYER_NAMES = _layer_names()
 """All layer names in network order."""
 
 CONV_NAMES = tuple(name for name in LAYER_NAMES if name.startswith("conv"))
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+"""The paper's style layers: the first ReLU of each block."""
+MIN_SIDE = 16
+"""Smallest image side for which every layer is non-empty (four 2x poolings before relu5_1)."""
 
 BUNDLED_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 BUNDLED_WEIGHTS_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"

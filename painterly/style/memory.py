@@ -70,7 +70,7 @@ def default_limit() -> int:
 def optimizer_bytes(pixels: int, method: str, history: int) -> int:
     """State of the optimizer for an image of ``pixels`` pixels."""
     n = 3 * pixels
-    if method == "lbfgs":  # painterly.lbfgsb, float32: 2(m + 1) history rows, x, g, trial, ...
+    if method == "lbfgs":  # optim.lbfgsb, float32: 2(m + 1) history rows, x, g, trial, ...
         return (2 * (history + 1) + 8) * n * 4
     if method == "lbfgs-unbounded":  # torch float32: 2m vectors + a few
         return (2 * history + 6) * n * 4

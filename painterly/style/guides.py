@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from painterly import images
 from painterly.errors import UserError
+from painterly.io import images
 
 KEEP_CONTENT = "none"
 """Style name that leaves a mask region unstylized."""

@@ -2,14 +2,15 @@
 what style transfer makes of one photo and several paintings.
 
 * content reconstruction: white noise optimized so that one layer's features match the image's
-  (L_content = 1/2 sum (F - P)^2, the content term of :class:`~painterly.losses.PerceptualLoss`);
+  (L_content = 1/2 sum (F - P)^2, the content term of
+  :class:`~painterly.style.losses.PerceptualLoss`);
 * style reconstruction (texture synthesis): white noise optimized so that the Gram matrices of
   chosen layers match the image's (the style term of the same loss, w_l = 1/L);
 * feature maps of a layer and the filters (kernels) of a convolution, as labelled grids;
 * result grids: a content image transferred into several styles, or across a weight sweep.
 
-All optimization goes through :func:`painterly.optimize.optimize_pixels`; progress flows out as
-:class:`painterly.transfer.Progress` events, counted over a whole figure.
+All optimization goes through :func:`painterly.optim.optimize.optimize_pixels`; progress flows
+out as :class:`painterly.style.transfer.Progress` events, counted over a whole figure.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from painterly import figures, images
-from painterly.devices import AUTO, resolve_device
 from painterly.errors import UserError
-from painterly.losses import LossTerms, PerceptualLoss
-from painterly.models.vgg import CONV_NAMES, check_layers, load_vgg19
-from painterly.optimize import METHODS, StopRequested, optimize_pixels
-from painterly.schedule import build
-from painterly.transfer import (
+from painterly.io import figures, images
+from painterly.nets.devices import AUTO, resolve_device
+from painterly.nets.vgg import CONV_NAMES, DEFAULT_STYLE_LAYERS, check_layers, load_vgg19
+from painterly.optim.optimize import METHODS, StopRequested, optimize_pixels
+from painterly.style.losses import LossTerms, PerceptualLoss
+from painterly.style.schedule import build
+from painterly.style.transfer import (
     MAX_SIZE,
     Progress,
     SnapshotCallback,
@@ -43,7 +44,7 @@ CONTENT_LAYERS = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")
 """Layers of the lecture's content reconstruction figure (a)-(e). The paper's "conv1_2" ... were
 computed in Caffe, whose ReLU works in place: they are painterly's ``relu`` layers."""
 
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+STYLE_LAYERS = DEFAULT_STYLE_LAYERS
 """Layers of the lecture's style reconstruction figure, added one at a time."""
 
 SWEEP_PARAMETERS = ("content-weight", "style-weight", "tv-weight", "style-scale")
@@ -420,7 +421,7 @@ def result_grid(content: images.ImageSource, styles: Sequence[images.ImageSource
     """The content image and its transfer into each style (one row), like the lecture's results
     slide; each result carries its painting as an inset. With ``sweep=("style-weight",
     [1e2, 1e3, 1e4])`` one row per style, one column per value. ``options`` are the fields of
-    :class:`~painterly.transfer.TransferOptions` (shared by every run)."""
+    :class:`~painterly.style.transfer.TransferOptions` (shared by every run)."""
     if not styles:
         raise UserError("give at least one style image")
     content_image = images.load_image(content, what="content image")

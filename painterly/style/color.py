@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 from PIL import Image
 
-from painterly import images
+from painterly.io import images
 
 PRESERVE_COLORS = ("luminance", "match", "yuv")
 MATCH_MODES = ("pca", "chol")

@@ -20,18 +20,15 @@ from dataclasses import dataclass, field
 
 import torch
 
-from painterly.guides import layer_guide
+from painterly.nets.devices import PRECISIONS
+from painterly.optim.optimize import LossTerms
+from painterly.style.guides import layer_guide
 
 REFERENCE_PIXELS = 512 * 512
 """Image size at which the content term has exactly the lecture's scale."""
 
 LAYER_WEIGHT_SCHEMES = ("equal", "inverse-channels")
 
-PRECISIONS = ("float32", "bfloat16")
-"""Number formats the network can run in. ``bfloat16`` runs the network and the Gram products in
-bfloat16 (sums accumulate in float32; the Gram matrices, the losses and the optimizer are
-float32): 1.8x faster evaluations on CPUs with native bfloat16 (AVX512-BF16,
-AMX), the same final loss in our measurements."""
 STYLE_STATISTICS = ("gram", "meanstd")
 """Statistics of the feature maps that the style loss matches: the Gram matrix (Gatys et al.), or
 only each channel's mean and standard deviation (as AdaIN does)."""
@@ -190,17 +187,6 @@ def style_layer_weights(layers: Sequence[str], scheme: str | Sequence[float],
     if len(values) != len(layers):
         raise ValueError(f"{len(values)} style layer weights given for {len(layers)} style layers")
     return dict(zip(layers, values, strict=True))
-
-
-@dataclass
-class LossTerms:
-    """The value of the objective and of each of its terms (plain floats, for reporting)."""
-
-    total: float
-    content: float = 0.0
-    style: float = 0.0
-    tv: float = 0.0
-    per_layer: dict[str, float] = field(default_factory=dict)
 
 
 class PerceptualLoss:

@@ -17,28 +17,28 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
-from painterly import color, guides, images, memory, schedule
-from painterly.devices import (
+from painterly.errors import UserError
+from painterly.io import images
+from painterly.nets.devices import (
     AUTO,
     PRECISION_CHOICES,
     free_device_bytes,
     resolve_device,
     resolve_precision,
 )
-from painterly.errors import UserError
-from painterly.losses import (
+from painterly.nets.vgg import DEFAULT_STYLE_LAYERS, LAYER_NAMES, check_layers, load_vgg19
+from painterly.optim.optimize import METHODS, StopRequested, optimize_pixels
+from painterly.style import color, guides, memory, schedule
+from painterly.style.losses import (
     LAYER_WEIGHT_SCHEMES,
     STYLE_STATISTICS,
     LossTerms,
     PerceptualLoss,
 )
-from painterly.models.vgg import LAYER_NAMES, check_layers, load_vgg19
-from painterly.optimize import METHODS, StopRequested, optimize_pixels
-from painterly.presets import PRESETS, apply_preset
-from painterly.schedule import ladder
-from painterly.tiling import TiledLoss
+from painterly.style.presets import PRESETS, apply_preset
+from painterly.style.schedule import ladder
+from painterly.style.tiling import TiledLoss
 
-DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 INIT_CHOICES = ("content", "noise")
 MAX_SIZE = 8192
 
@@ -78,11 +78,12 @@ class TransferOptions:
     style_loss: str = "gram"
     """Statistic the style loss matches: ``gram`` or ``meanstd``."""
     preserve_colors: str | None = None
-    """``luminance``, ``match`` or ``yuv`` (see :mod:`painterly.color`); None: style colours."""
+    """``luminance``, ``match`` or ``yuv`` (see :mod:`~painterly.style.color`); None: style
+    colours."""
     mask: str | None = None
-    """An image whose colours assign the styles to regions (see :mod:`painterly.guides`)."""
+    """An image whose colours assign the styles to regions (see :mod:`painterly.style.guides`)."""
     preset: str | None = None
-    """Fill the settings not given from a preset (see :mod:`painterly.presets`)."""
+    """Fill the settings not given from a preset (see :mod:`painterly.style.presets`)."""
     init: str = "content"
     """``content``, ``noise``, or a path to an image to start from."""
     optimizer: str = "lbfgs"
@@ -94,11 +95,11 @@ class TransferOptions:
     """A VGG-19 state dict to use instead of the bundled original weights."""
     weights_layout: str | None = None
     device: str = AUTO
-    """A torch device, or ``auto``: the CUDA GPU where there is one (see painterly.devices)."""
+    """A torch device, or ``auto``: the CUDA GPU where there is one (see painterly.nets.devices)."""
     precision: str = AUTO
-    """Number format of the network: ``float32``, ``bfloat16`` (see losses.PRECISIONS), or
+    """Number format of the network: ``float32``, ``bfloat16`` (see devices.PRECISIONS), or
     ``auto``: bfloat16 where the device computes it natively, else float32."""
-    # speed and memory (see painterly.schedule and painterly.memory)
+    # speed and memory (see painterly.style.schedule and painterly.style.memory)
     time_budget: float | None = None
     """Seconds for the whole run: step counts are planned from the measured cost of an
     evaluation and the best image so far is returned when the time is up."""
@@ -409,8 +410,8 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
                           content_style_loss=content_style_loss, options=opts)
 
 
-# Hooks of the artistic controls (colour, several styles, regions): see painterly.color and
-# painterly.guides.
+# Hooks of the artistic controls (colour, several styles, regions): see painterly.style.color and
+# painterly.style.guides.
 
 def _load_styles(sources: list, opts: TransferOptions) -> list[Image.Image | None]:
     """The style images; ``none`` (keep a mask region unstylized) becomes None."""

@@ -3,7 +3,7 @@
 Counting follows the lecture: a neuron is one output of a layer with weights (a unit of a fully
 connected layer, one position of one feature map of a convolution); activations and pooling
 have none. Shapes are propagated with the checked (W - F + 2P)/S + 1 arithmetic of
-:mod:`painterly.layers`, so no forward pass (and no weight file) is needed.
+:mod:`painterly.nets.layers`, so no forward pass (and no weight file) is needed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from torch import nn
 
 from painterly.errors import UserError
-from painterly.layers import Maxout, Pool2d, activation, output_size
+from painterly.nets.layers import Maxout, Pool2d, activation, output_size
 
 Shape = tuple[int, ...]
 """(features,) or (channels, height, width); no batch dimension."""
@@ -189,7 +189,7 @@ def fully_connected(sizes: list[int], activation_name: str = "sigmoid") -> nn.Se
 
 def vgg19_layers() -> nn.Sequential:
     """VGG-19's convolutional part with the paper's layer names (no weights: shapes only)."""
-    from painterly.models import vgg
+    from painterly.nets import vgg
 
     shapes = vgg.expected_shapes()
     layers: dict[str, nn.Module] = {}
@@ -217,7 +217,7 @@ def summary_of(spec: str, image_size: int = 224) -> Summary:
             return summarize(vgg19_layers(), (3, image_size, image_size),
                              f"VGG-19 (convolutional part) on {image_size}x{image_size}x3")
         if spec == "digits":
-            from painterly.models.digitnet import INPUT_SIZE, DigitNet
+            from painterly.nets.digitnet import INPUT_SIZE, DigitNet
 
             return summarize(DigitNet(), (1, INPUT_SIZE, INPUT_SIZE),
                              "the lecture's digit net (default configuration)")
@@ -237,8 +237,8 @@ def summary_of(spec: str, image_size: int = 224) -> Summary:
         raise UserError(f"{spec}: {error}") from None
     path = Path(spec)
     if path.suffix == ".pt" or path.is_file():
-        from painterly.digits import load_model
-        from painterly.models.digitnet import INPUT_SIZE
+        from painterly.digits.training import load_model
+        from painterly.nets.digitnet import INPUT_SIZE
 
         model = load_model(path).model
         return summarize(model, (1, INPUT_SIZE, INPUT_SIZE), f"digit net from {path}")

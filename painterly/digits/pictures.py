@@ -10,11 +10,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from painterly import images
-from painterly.digits import EpochRecord, LoadedModel, evaluate, to_inputs
-from painterly.figures import font, image_grid
-from painterly.mnist import Split
-from painterly.models.digitnet import DigitNet
+from painterly.digits.mnist import Split
+from painterly.digits.training import EpochRecord, LoadedModel, evaluate, to_inputs
+from painterly.io import images
+from painterly.io.figures import font, image_grid
+from painterly.nets.digitnet import DigitNet
 
 INK = (20, 20, 20)
 GRID = (225, 225, 225)

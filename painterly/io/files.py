@@ -1,0 +1,61 @@
+"""The one atomic writer: every file painterly writes (images, traces, JSON state, model
+checkpoints) becomes visible only when complete, so a crash or Ctrl-C never leaves a half file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary stream that becomes ``path`` only when the block completes: written to a
+    temporary file beside it, then renamed; on any error the temporary file is removed."""
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
+                                             dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            yield stream
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | os.PathLike, data: object, *, indent: int = 1) -> Path:
+    """Write ``data`` as strict UTF-8 JSON atomically: NaN and infinities become null (JSON has
+    no number for them; a strict reader would refuse the file), other values JSON cannot hold
+    become strings."""
+    path = Path(path)
+    text = json.dumps(finite(data), indent=indent, default=str, allow_nan=False)
+    with atomic_file(path) as stream:
+        stream.write((text + "\n").encode("utf-8"))
+    return path
+
+
+def finite(value: object) -> object:
+    """``value`` with every non-finite float (NaN, ±inf) replaced by None, in nested dicts, lists
+    and tuples too."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
+
+
+def read_json(path: str | os.PathLike) -> dict | None:
+    """The JSON object in ``path``, or None when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -1,5 +1,6 @@
-"""Loaders bounded by what their input declares: an MNIST .gz is read as a stream and never
-inflated past what its IDX header promises."""
+"""Loaders bounded by what their input declares and what the run needs: an MNIST .gz is read
+as a stream and never inflated past what its IDX header promises; images too thin for the
+network are refused in one line; style images are cropped and reduced to what the run needs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import zlib
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from painterly.digits import mnist
 from painterly.errors import UserError
@@ -59,3 +61,48 @@ def test_plain_and_gzipped_idx_read_the_same(tmp_path):
     (tmp_path / "b.gz").write_bytes(gzip.compress(mnist.encode_idx(data))[:-20])
     with pytest.raises(UserError, match="broken or truncated gzip data"):
         mnist.read_images(tmp_path / "b.gz")
+
+
+# images sized for the network: banners, strips, huge styles --------------------------------------
+def test_a_banner_too_thin_at_the_size_asked_is_refused_naming_the_size_that_works(tmp_path):
+    from painterly import transfer
+    from painterly.cli import main
+
+    Image.new("RGB", (3000, 150), (200, 100, 40)).save(tmp_path / "banner.png")
+    with pytest.raises(UserError, match=r"3000x150: at --size 256 it would be 256x13.* "
+                                        r"use --size 320 or more"):
+        transfer(tmp_path / "banner.png", "starry_night", size=256, steps=1)
+    assert main(["transfer", str(tmp_path / "banner.png"), "starry_night", "--size", "64",
+                 "-o", str(tmp_path / "out.png"), "--quiet"]) == 2
+
+
+def test_a_banner_just_thick_enough_runs_its_ladder_without_thin_rungs(tmp_path):
+    from painterly import transfer
+    from painterly.style import schedule
+
+    assert all(min(size) >= 16 for size in schedule.ladder(400, 20, 320, 64)[:-1])
+    Image.new("RGB", (400, 20), (200, 100, 40)).save(tmp_path / "banner.png")
+    result = transfer(tmp_path / "banner.png", "starry_night", size=320, steps=1,
+                      coarse_steps=1, min_size=64)
+    assert result.image.size == (320, 16)
+
+
+def test_a_strip_style_is_cropped_and_a_huge_style_reduced_before_the_network():
+    from painterly.style.transfer import _bounded_style, _style_size
+
+    strip = _bounded_style(Image.new("RGB", (1, 10_000)), 64, 1.0)
+    assert strip.size == (1, 8)
+    width, height = _style_size(strip, (64, 64), 1.0)
+    assert width * height <= 16 * 128  # was 16 x 160000
+    assert _bounded_style(Image.new("RGB", (4000, 3000)), 64, 1.0).size == (64, 48)
+    assert _bounded_style(Image.new("RGB", (1024, 640)), 512, 1.0).size == (1024, 640)
+
+
+def test_a_strip_style_keeps_a_small_run_small_and_fast(tmp_path):
+    from painterly import transfer
+
+    Image.new("RGB", (1, 10_000), (20, 40, 200)).save(tmp_path / "strip.png")
+    started = time.perf_counter()
+    result = transfer("tubingen", tmp_path / "strip.png", size=32, steps=2, min_size=32)
+    assert result.image.size == (32, 24)
+    assert time.perf_counter() - started < 30

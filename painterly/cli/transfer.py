@@ -13,6 +13,7 @@ from painterly.cli.common import (
     name_list,
     network_options,
     positive_int,
+    save_result,
     say,
     snapshot_writer,
 )
@@ -223,14 +224,15 @@ def run_and_save(content, styles, output: Path, options: dict, *, quiet: bool,
                  save_every: int | None = None, write_trace: bool = False) -> int:
     """Run a transfer with a progress bar, write the result atomically (and its trace), report
     it."""
-    output = images.check_output_path(output)
+    output = images.check_output_path(output, [content, *styles, options.get("mask"),
+                                               options.get("init")])
     bar = ProgressBar("transfer", quiet=quiet)
     try:
         result = transfer(content, styles, progress=bar, snapshot=snapshot_writer(output),
                           save_every=save_every or 0, **options)
     finally:
         bar.close()
-    images.save_image(result.tensor, output)
+    save_result(result.tensor, output)
     if write_trace:
         record = trace.build_trace(result, content, styles, output=output,
                                    mask=options.get("mask"))

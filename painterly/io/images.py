@@ -7,8 +7,10 @@ the same one-line errors (:class:`~painterly.errors.UserError`).
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +140,21 @@ def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def fit_with_short_side(width: int, height: int, long_side: int, min_side: int, *,
+                        what: str = "content image") -> tuple[int, int]:
+    """:func:`fit_long_side`, or a UserError naming the smallest ``--size`` that keeps the short
+    side at least ``min_side`` px (a very wide banner at a small size)."""
+    fitted = fit_long_side(width, height, long_side)
+    if min(fitted) >= min_side:
+        return fitted
+    needed = math.ceil(min_side * max(width, height) / min(width, height))
+    while min(fit_long_side(width, height, needed)) < min_side:
+        needed += 1
+    raise UserError(f"{what} is {width}x{height}: at --size {long_side} it would be "
+                    f"{fitted[0]}x{fitted[1]}, but the network needs a short side of at least "
+                    f"{min_side} px: use --size {needed} or more")
+
+
 def resize_long_side(image: Image.Image, long_side: int) -> Image.Image:
     """Resize (Lanczos) so that the longer side is ``long_side`` pixels."""
     size = fit_long_side(*image.size, long_side)
@@ -152,9 +169,15 @@ def resize_tensor(tensor: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
                          antialias=True).clamp(0, 1)
 
 
-def check_output_path(path: str | os.PathLike) -> Path:
-    """Fail early (before any long work) if ``path`` cannot be written as an image."""
+def check_output_path(path: str | os.PathLike,
+                      inputs: Iterable[ImageSource | None] = ()) -> Path:
+    """Fail early (before any long work) if ``path`` cannot be written as an image, or if it is
+    one of ``inputs`` (the result would replace a photo)."""
     path = Path(path)
+    for source in inputs:
+        if isinstance(source, str | os.PathLike) and _same_file(resolve_source(source), path):
+            raise UserError(f"the output {path} is one of the inputs ({source}): the result "
+                            "would replace it; choose another output file")
     if path.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(
             f"cannot tell the output format from '{path.name}': use one of "
@@ -168,6 +191,14 @@ def check_output_path(path: str | os.PathLike) -> Path:
     if not os.access(parent, os.W_OK):
         raise UserError(f"output folder is not writable: {parent}")
     return path
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """True when both name the same file (through links, ``..`` or a hard link too)."""
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return one.resolve() == other.resolve()
 
 
 def save_image(image: Image.Image | torch.Tensor, path: str | os.PathLike) -> Path:

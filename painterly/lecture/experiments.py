@@ -28,7 +28,13 @@ from PIL import Image
 from painterly.errors import UserError
 from painterly.io import figures, images
 from painterly.nets.devices import AUTO, resolve_device
-from painterly.nets.vgg import CONV_NAMES, DEFAULT_STYLE_LAYERS, check_layers, load_vgg19
+from painterly.nets.vgg import (
+    CONV_NAMES,
+    DEFAULT_STYLE_LAYERS,
+    MIN_SIDE,
+    check_layers,
+    load_vgg19,
+)
 from painterly.optim.optimize import METHODS, StopRequested, optimize_pixels
 from painterly.style.losses import LossTerms, PerceptualLoss
 from painterly.style.schedule import build
@@ -196,7 +202,9 @@ def _reconstruct(kind: str, original: torch.Tensor, layers: Sequence[str],
 
 
 def _original(image: images.ImageSource, size: int, device: str) -> torch.Tensor:
-    loaded = images.resize_long_side(images.load_image(image), size)
+    loaded = images.load_image(image)
+    images.fit_with_short_side(*loaded.size, size, MIN_SIDE, what="image")
+    loaded = images.resize_long_side(loaded, size)
     return images.to_tensor(loaded).to(device)
 
 

@@ -79,9 +79,13 @@ def image_seeds() -> list[bytes]:
 
 
 def load_image(data: bytes) -> None:
-    """A content or style image: decoded, normalized, made a tensor and resized as a run does."""
+    """A content or style image: decoded, normalized, bounded as a style, made a tensor and
+    resized as a run does."""
+    from painterly.style.transfer import _bounded_style
+
     path = _as_file(data, "image")
     image = images.load_image(path, what="content image", max_pixels=MAX_FUZZ_PIXELS)
+    _bounded_style(image, 64, 1.0)
     tensor = images.to_tensor(image)
     assert tensor.shape[:2] == (1, 3) and 0 <= float(tensor.min()) <= float(tensor.max()) <= 1
     images.resize_tensor(tensor, (3, 5))

@@ -1,5 +1,5 @@
 # Two entry points: `make demo` (set up, then style the built-in Tübingen photo) and
-# `make test` (set up, then lint and run the test suite). Everything lives in .venv.
+# `make test` (set up, then lint: ruff and the import rules, then the test suite). All in .venv.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -25,6 +25,7 @@ serve: setup
 
 lint: setup
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(PY) -m pytest

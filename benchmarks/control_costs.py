@@ -13,9 +13,8 @@ import time
 import torch
 
 from painterly.io import images
-from painterly.nets.vgg import load_vgg19
+from painterly.nets.vgg import DEFAULT_STYLE_LAYERS, load_vgg19
 from painterly.style.losses import PerceptualLoss
-from painterly.style.transfer import DEFAULT_STYLE_LAYERS
 
 
 def objective(vgg, style_loss: str, regions: int, size: int):

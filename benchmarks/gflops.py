@@ -17,9 +17,8 @@ import time
 import torch
 
 from painterly.nets.devices import PRECISIONS
-from painterly.nets.vgg import BLOCK_DEPTHS, CHANNELS, load_vgg19
+from painterly.nets.vgg import BLOCK_DEPTHS, CHANNELS, DEFAULT_STYLE_LAYERS, load_vgg19
 from painterly.style.losses import PerceptualLoss
-from painterly.style.transfer import DEFAULT_STYLE_LAYERS
 
 
 def conv_flops(width: int, height: int, deepest_block: int = 5, deepest_conv: int = 1) -> float:

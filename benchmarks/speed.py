@@ -34,6 +34,7 @@ from painterly.io import images
 from painterly.io.figures import image_grid
 from painterly.nets.vgg import load_vgg19
 from painterly.optim import optimize
+from painterly.style.events import Evaluated, Event, Snapshot
 from painterly.style.losses import PerceptualLoss
 from painterly.style.transfer import TransferOptions, _style_size, _tensor, transfer
 
@@ -69,9 +70,9 @@ def score(path: Path, content: Image.Image, style: Image.Image, options: Transfe
     return Scorer(content, style, options, images.load_image(path).size).file(path)
 
 
-def equivalents(history: list[dict], sizes: dict[int, int], top: int) -> float:
+def equivalents(history: list[Evaluated], sizes: dict[int, int], top: int) -> float:
     """Evaluations weighted by their pixels relative to the top size."""
-    return sum(sizes[event["scale"]] / top for event in history)
+    return sum(sizes[event.rung] / top for event in history)
 
 
 def run(content: str, style: str, options: dict, keep: list | None = None
@@ -80,11 +81,11 @@ def run(content: str, style: str, options: dict, keep: list | None = None
     to it as (seconds since the start, image)."""
     start = time.perf_counter()
 
-    def snapshot(image: torch.Tensor, label: str) -> None:
-        if keep is not None and label.startswith("step"):
-            keep.append((time.perf_counter() - start, image.detach().cpu().clone()))
+    def snapshot(event: Event) -> None:
+        if isinstance(event, Snapshot) and event.kind == "periodic":
+            keep.append((time.perf_counter() - start, event.image.detach().cpu().clone()))
 
-    result = transfer(content, style, snapshot=snapshot if keep is not None else None,
+    result = transfer(content, style, on_event=snapshot if keep is not None else None,
                       save_every=1 if keep is not None else 0, **options)
     return result, time.perf_counter() - start
 
@@ -207,11 +208,11 @@ def _row(label: str, result, seconds: float, path: Path, content: Image.Image,
     sizes = dict(enumerate(w * h for w, h in _ladder_sizes(content, options)))
     scorer = Scorer(content, style, options, result.image.size)
     terms = scorer.file(path)
-    last_scale = max(event["scale"] for event in result.history)
-    final_rung = [event for event in result.history if event["scale"] == last_scale]
+    last_rung = max(event.rung for event in result.history)
+    final_rung = [event for event in result.history if event.rung == last_rung]
     # where the run's own loss (bfloat16, unrounded pixels) crossed the baseline's: a hint
     hint = next((i for i, event in enumerate(final_rung)
-                 if event["loss"] <= base_terms.total), len(final_rung) - 1)
+                 if event.terms.total <= base_terms.total), len(final_rung) - 1)
     crossing = reached(kept, scorer, base_terms.total, hint)
     return {
         "pair": label, "baseline_s": baseline["seconds"], "baseline_loss": base_terms.total,

@@ -12,18 +12,26 @@ import importlib
 from painterly.errors import UserError
 
 __version__ = "0.1.0"
-__all__ = ["Progress", "TransferOptions", "TransferResult", "UserError", "load_image",
+__all__ = ["Evaluated", "Event", "OptionError", "PartStarted", "Progress", "RungFinished",
+           "Snapshot", "TransferOptions", "TransferResult", "UserError", "load_image",
            "save_image", "transfer"]
 _LAZY = {"load_image": "painterly.io.images", "save_image": "painterly.io.images",
-         "Progress": "painterly.style.transfer", "TransferOptions": "painterly.style.transfer",
+         "OptionError": "painterly.options", "Evaluated": "painterly.style.events",
+         "Event": "painterly.style.events", "PartStarted": "painterly.style.events",
+         "RungFinished": "painterly.style.events", "Snapshot": "painterly.style.events",
+         "TransferOptions": "painterly.style.options",
          "TransferResult": "painterly.style.transfer", "transfer": "painterly.style.transfer"}
 """The public API, imported on first use: ``import painterly`` (and the command line's start)
 stays cheap until torch is needed, so Ctrl-C while it loads is handled by the command line."""
 
 
 def __getattr__(name: str):
-    if name not in _LAZY:
+    if name == "Progress":  # the evaluation event under its earlier name
+        name_in_module, module = "Evaluated", "painterly.style.events"
+    elif name in _LAZY:
+        name_in_module, module = name, _LAZY[name]
+    else:
         raise AttributeError(f"module 'painterly' has no attribute '{name}'")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
+    value = getattr(importlib.import_module(module), name_in_module)
     globals()[name] = value
     return value

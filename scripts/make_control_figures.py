@@ -1,4 +1,4 @@
-"""Make the README figures of the artistic controls: docs/images/control_*.png.
+"""Make the figures of the artistic controls (docs/controls.md): docs/images/control_*.png.
 
 Every result is one call of painterly.transfer on the built-in examples at 256 px, with a modest
 number of steps so that the whole set runs in CPU minutes. Results are cached in

@@ -1,4 +1,4 @@
-"""Regenerate the README's digit pictures (docs/images/digits_*.png) from a trained model.
+"""Regenerate the digit pictures of docs/lecture.md (docs/images/digits_*.png) from a trained model.
 
     PYTHONPATH=. python scripts/make_digits_pictures.py --data /path/to/mnist --model digits.pt
 

@@ -1,10 +1,10 @@
-"""Regenerate the README figures of the lecture's experiments into docs/images/.
+"""Regenerate the figures of the lecture's experiments into docs/images/.
 
     PYTHONPATH=. python scripts/make_figures.py                  # all figures, 256 px
     PYTHONPATH=. python scripts/make_figures.py --only content   # one of them
 
 Each figure goes through the same Python API as the ``painterly`` commands. The script prints the
-numbers the README quotes (PSNR per layer, Gram-loss reduction per layer set) and the time of
+numbers docs/lecture.md quotes (PSNR per layer, Gram-loss reduction per layer set) and the time of
 each figure with the load average, so a run documents itself.
 """
 

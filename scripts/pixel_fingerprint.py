@@ -42,6 +42,19 @@ def two_region_mask(folder: Path) -> Path:
     return path
 
 
+def snapshot_listener(snapshots: list[torch.Tensor]) -> dict:
+    """The keyword that collects the rung and periodic snapshots, in either API."""
+    try:
+        from painterly.style.events import Snapshot
+    except ImportError:  # before typed events
+        return {"snapshot": lambda image, *_: snapshots.append(image.clone())}
+
+    def listen(event) -> None:
+        if isinstance(event, Snapshot) and event.kind != "final":
+            snapshots.append(event.image.clone())
+    return {"on_event": listen}
+
+
 def main() -> int:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     runs: list[tuple[str, str]] = []
@@ -52,8 +65,7 @@ def main() -> int:
             runs.append((f"default tubingen x {style}", digest(result.tensor)))
         snapshots: list[torch.Tensor] = []
         result = transfer("tubingen", "starry_night", size=128, min_size=64, steps=8,
-                          coarse_steps=4, save_every=4,
-                          snapshot=lambda image, *_: snapshots.append(image.clone()))
+                          coarse_steps=4, save_every=4, **snapshot_listener(snapshots))
         runs.append(("ladder 64->128", digest(result.tensor)))
         runs += [(f"ladder snapshot {i}", digest(s)) for i, s in enumerate(snapshots)]
         runs.append(("preset gatys", digest(transfer(

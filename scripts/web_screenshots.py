@@ -1,4 +1,4 @@
-"""Make the README's pictures of the web page: a real run of the built-in Tübingen photo in the
+"""Make the pictures of the web page (docs/web.md): a real run of the built-in Tübingen photo in the
 style of The Starry Night at a small size, then the feature maps and filters of the experiments
 section, and a content reconstruction figure of the photo made on the page.
 

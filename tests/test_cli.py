@@ -64,7 +64,7 @@ def test_bad_images_give_one_line_and_exit_2(capsys, tmp_path, content_file, sty
 @pytest.mark.parametrize("option, message", [
     (["--size", "-3"], "--size"),
     (["--size", "100000"], "--size"),
-    (["--content-layer", "conv9_1"], "valid layers: conv1_1"),
+    (["--content-layer", "conv9_1"], "--content-layer must be one of conv1_1, relu1_1"),
     (["--style-layers", "relu1_1,bogus"], "bogus"),
     (["-o", "/nonexistent-dir/out.png"], "does not exist"),
     (["-o", "out.gif"], "output format"),

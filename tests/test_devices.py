@@ -28,10 +28,10 @@ def test_auto_picks_the_gpu_where_there_is_one(monkeypatch):
 
 
 def test_a_device_that_cannot_be_used_is_a_user_error():
-    with pytest.raises(UserError, match=r"--device nonsense cannot be used here .*--device auto"):
+    with pytest.raises(UserError, match=r"device nonsense cannot be used here .*try auto"):
         devices.resolve_device("nonsense")
     if not torch.cuda.is_available():
-        with pytest.raises(UserError, match="--device cuda cannot be used here"):
+        with pytest.raises(UserError, match="device cuda cannot be used here"):
             devices.resolve_device("cuda")
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 from painterly.cli import main
 from painterly.errors import UserError
 from painterly.lecture import experiments
-from painterly.style.transfer import Progress
+from painterly.style.events import Evaluated, PartStarted
 from tests.conftest import synthetic_photo
 
 
@@ -23,10 +23,10 @@ def run(capsys, *argv):
 @pytest.fixture(scope="module")
 def content_series():
     """Content reconstructions of a small photo from the lecture's five depths."""
-    events: list[Progress] = []
+    events: list = []
     layers = ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
     results = experiments.reconstruct_content(synthetic_photo(48, 36), layers, size=48, steps=60,
-                                              progress=events.append)
+                                              on_event=events.append)
     return results, events
 
 
@@ -46,7 +46,12 @@ def test_content_reconstructions_lose_detail_with_depth(content_series):
 
 
 def test_progress_counts_the_whole_series(content_series):
-    results, events = content_series
+    results, everything = content_series
+    events = [event for event in everything if isinstance(event, Evaluated)]
+    parts = [event for event in everything if isinstance(event, PartStarted)]
+    assert [(p.part, p.parts, p.label) for p in parts] == [
+        (1, 5, "conv1_2"), (2, 5, "conv2_2"), (3, 5, "conv3_2"), (4, 5, "conv4_2"),
+        (5, 5, "conv5_2")]
     assert len(events) == sum(result.evaluations for result in results) == 5 * 60
     assert [event.done for event in events] == list(range(1, 301))
     assert {event.total for event in events} == {300}

@@ -114,7 +114,7 @@ def test_none_keeps_a_region_unstylized(tmp_path):
 
 
 @pytest.mark.parametrize("styles, extra, message", [
-    (["S", "none"], [], "needs --mask"),
+    (["S", "none"], [], "--mask is needed by style 'none'"),
     (["S", "S", "S"], ["--mask", "M"], "2 colours (#000000, #ffffff) but 3 styles"),
     (["S", "S"], ["--mask", "M", "--style-blend", "1,1"], "--style-blend cannot be used"),
     (["S"], ["--mask", "missing.png"], "mask not found"),

@@ -15,6 +15,7 @@ from PIL import Image
 
 from painterly.digits import mnist
 from painterly.errors import UserError
+from painterly.options import OptionError
 
 
 def gzip_bomb(header: bytes, inflated: int) -> bytes:
@@ -64,16 +65,19 @@ def test_plain_and_gzipped_idx_read_the_same(tmp_path):
 
 
 # images sized for the network: banners, strips, huge styles --------------------------------------
-def test_a_banner_too_thin_at_the_size_asked_is_refused_naming_the_size_that_works(tmp_path):
+def test_a_banner_too_thin_at_the_size_asked_is_refused_naming_the_size_that_works(tmp_path,
+                                                                                   capsys):
     from painterly import transfer
     from painterly.cli import main
 
     Image.new("RGB", (3000, 150), (200, 100, 40)).save(tmp_path / "banner.png")
-    with pytest.raises(UserError, match=r"3000x150: at --size 256 it would be 256x13.* "
-                                        r"use --size 320 or more"):
+    with pytest.raises(OptionError, match=r"3000x150 content image 256x13.* use 320 or more") \
+            as refused:
         transfer(tmp_path / "banner.png", "starry_night", size=256, steps=1)
+    assert refused.value.field == "size"
     assert main(["transfer", str(tmp_path / "banner.png"), "starry_night", "--size", "64",
                  "-o", str(tmp_path / "out.png"), "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith("painterly: error: --size 64 would make")
 
 
 def test_a_banner_just_thick_enough_runs_its_ladder_without_thin_rungs(tmp_path):

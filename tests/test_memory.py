@@ -30,9 +30,9 @@ def test_estimate_grows_with_pixels_and_history():
 
 
 def test_a_size_that_cannot_fit_is_refused_with_a_suggestion():
-    with pytest.raises(UserError, match=r"needs about .* GB .* try --size \d+"):
+    with pytest.raises(UserError, match=r"size is too large here: .* needs about .* GB .* try \d+"):
         memory.plan(8192, 6144, method="lbfgs", history=20, limit=2 * GB)
-    with pytest.raises(UserError, match="try --size"):
+    with pytest.raises(UserError, match="size is too large"):
         transfer(synthetic_photo(), synthetic_painting(), size=8000, max_memory=1.0)
 
 

@@ -5,12 +5,12 @@ import pytest
 import torch
 
 from painterly.cli import build_parser
-from painterly.cli.transfer import options_from_args
+from painterly.cli.options import options_from_args
 from painterly.errors import UserError
-from painterly.nets.vgg import load_vgg19
+from painterly.nets.vgg import DEFAULT_STYLE_LAYERS, load_vgg19
 from painterly.style.losses import PerceptualLoss, gram_matrix, total_variation
+from painterly.style.options import TransferOptions
 from painterly.style.presets import PRESETS, apply_preset
-from painterly.style.transfer import DEFAULT_STYLE_LAYERS, TransferOptions
 
 torch.manual_seed(0)
 CONTENT, STYLE, IMAGE = (torch.rand(1, 3, 40, 48) for _ in range(3))
@@ -79,7 +79,7 @@ def test_a_preset_fills_only_what_was_not_given():
 def test_cli_options_given_by_the_user_beat_the_preset():
     args = build_parser().parse_args(["transfer", "c.png", "s.png", "-o", "o.png", "--preset",
                                       "johnson", "--steps", "7", "--style-weight", "1000"])
-    options = options_from_args(args)
+    options = options_from_args(args, TransferOptions)
     resolved = TransferOptions(**apply_preset(options))
     assert (resolved.steps, resolved.style_weight) == (7, 1000)  # given: 1000 is also the default
     assert resolved.tv_weight == PRESETS["johnson"].options["tv_weight"]

@@ -6,6 +6,7 @@ import pytest
 from painterly.cli import main
 from painterly.errors import UserError
 from painterly.style import schedule
+from painterly.style.events import Evaluated
 from painterly.style.schedule import CostModel, Rung, build, fit_budget, predicted_seconds, taper
 from painterly.style.transfer import transfer
 
@@ -58,7 +59,7 @@ def test_time_budget_ends_the_run_in_time_at_the_size_asked_for():
     events = []
     result = transfer(synthetic_photo(96, 72), synthetic_painting(), size=96, min_size=32,
                       steps=10_000, coarse_steps=10_000, time_budget=3.0,
-                      progress=events.append)
+                      on_event=lambda e: events.append(e) if isinstance(e, Evaluated) else None)
     assert result.image.size == (96, 72)
     times = [0.0] + [e.elapsed for e in events]
     slowest = max(b - a for a, b in itertools.pairwise(times))
@@ -78,16 +79,16 @@ def test_a_rung_slower_than_planned_ends_early_so_the_final_scale_still_runs(mon
     events = []
     result = transfer(synthetic_photo(96, 72), synthetic_painting(), size=96, min_size=48,
                       steps=10_000, coarse_steps=10_000, time_budget=4.0,
-                      progress=events.append)
-    first = [e for e in events if e.scale == 0]
-    last = [e for e in events if e.scale == e.scales - 1]
+                      on_event=lambda e: events.append(e) if isinstance(e, Evaluated) else None)
+    first = [e for e in events if e.rung == 0]
+    last = [e for e in events if e.rung == e.rungs - 1]
     assert first[-1].step < first[-1].steps  # ended before its plan
     assert len(last) >= 3 and result.image.size == (96, 72)
     assert result.seconds < 4.0 + 1.0
 
 
 def test_bad_budget_is_a_user_error(capsys, content_file, style_file, tmp_path):
-    with pytest.raises(UserError, match="--time-budget"):
+    with pytest.raises(UserError, match="time_budget must be"):
         transfer(synthetic_photo(), synthetic_painting(), size=32, time_budget=-1)
     code = main(["transfer", str(content_file), str(style_file), "-o", str(tmp_path / "o.png"),
                  "--time-budget", "0", "--quiet"])

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from painterly.nets.vgg import load_vgg19
+from painterly.nets.vgg import DEFAULT_STYLE_LAYERS, load_vgg19
 from painterly.style.losses import PerceptualLoss
 from painterly.style.tiling import TiledLoss, grid, layer_stride, receptive_radius
-from painterly.style.transfer import DEFAULT_STYLE_LAYERS, transfer
+from painterly.style.transfer import transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 
@@ -25,10 +25,11 @@ def test_tile_cores_partition_the_image(height, width, tile):
     assert bool((covered == 1).all())
 
 
-def _losses():
+def _losses(style_loss: str = "gram"):
     def make():
         return PerceptualLoss(load_vgg19(), content_layer="relu4_2",
-                              style_layers=DEFAULT_STYLE_LAYERS, style_weight=1e3, tv_weight=0.1)
+                              style_layers=DEFAULT_STYLE_LAYERS, style_weight=1e3, tv_weight=0.1,
+                              style_loss=style_loss)
 
     generator = torch.Generator().manual_seed(0)
     content = torch.rand(1, 3, 150, 200, generator=generator)
@@ -71,3 +72,23 @@ def test_transfer_with_tiles_matches_the_untiled_run():
     # 8 L-BFGS steps amplify rounding differences (measured up to 0.4% on another CPU); the
     # gradients themselves agree to 1e-5 (test above)
     assert tiled.terms.total == pytest.approx(plain.terms.total, rel=1e-2)
+
+
+def test_tiled_meanstd_equals_the_whole_image_one():
+    full, tiled, image = _losses("meanstd")
+    for name in DEFAULT_STYLE_LAYERS:
+        for mine, whole in zip(tiled.loss.style_targets[name], full.style_targets[name],
+                               strict=True):
+            torch.testing.assert_close(mine, whole, rtol=1e-5, atol=1e-6)
+    values, gradients = [], []
+    for loss in (full, tiled):
+        x = image.clone().requires_grad_(True)
+        value, terms = loss(x)
+        (gradient,) = torch.autograd.grad(value, x)
+        values.append(terms)
+        gradients.append(gradient)
+    assert values[1].style == pytest.approx(values[0].style, rel=1e-4)
+    assert values[1].total == pytest.approx(values[0].total, rel=1e-4)
+    assert tiled.style_value(image) == pytest.approx(full.style_value(image), rel=1e-4)
+    scale = gradients[0].abs().max()
+    assert (gradients[1] - gradients[0]).abs().max() < 1e-4 * scale

@@ -6,9 +6,12 @@ import torch
 
 from painterly.errors import UserError
 from painterly.io import images
-from painterly.nets.vgg import load_vgg19
+from painterly.nets.vgg import DEFAULT_STYLE_LAYERS, load_vgg19
+from painterly.options import OptionError
+from painterly.style.events import Evaluated, RungFinished, Snapshot
 from painterly.style.losses import PerceptualLoss
-from painterly.style.transfer import DEFAULT_STYLE_LAYERS, ladder, transfer
+from painterly.style.schedule import ladder
+from painterly.style.transfer import transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 
@@ -50,7 +53,7 @@ def test_same_seed_gives_identical_pixels():
 def test_other_optimizers_lower_the_loss(optimizer):
     content, style = synthetic_photo(), synthetic_painting()
     result = transfer(content, style, optimizer=optimizer, learning_rate=0.05, **FAST)
-    first = result.history[0]["loss"]
+    first = result.history[0].terms.total
     assert result.terms.total < 0.5 * first
 
 
@@ -105,28 +108,32 @@ def test_coarse_to_fine_ladder_and_progress_events():
     assert ladder(1024, 768, 400, 256) == [(400, 300)]  # 200 px would be below the smallest
     events, snapshots = [], []
     result = transfer(synthetic_photo(), synthetic_painting(), size=64, min_size=32, steps=4,
-                      coarse_steps=3, scale_ratio=math.sqrt(2), progress=events.append,
-                      snapshot=lambda image, label: snapshots.append((label, image.shape)))
-    assert [e.scale for e in events] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2]
-    assert events[-1].done == events[-1].total == 10 == result.evaluations
-    assert events[-1].eta == pytest.approx(0, abs=1e-6)
-    assert [label for label, _ in snapshots] == ["scale 1/3", "scale 2/3"]
-    assert snapshots[0][1] == (1, 3, 24, 32)
+                      coarse_steps=3, scale_ratio=math.sqrt(2), on_event=events.append)
+    evaluated = [e for e in events if isinstance(e, Evaluated)]
+    snapshots = [e for e in events if isinstance(e, Snapshot)]
+    assert [e.rung for e in evaluated] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2]
+    assert evaluated[-1].done == evaluated[-1].total == 10 == result.evaluations
+    assert evaluated[-1].eta == pytest.approx(0, abs=1e-6)
+    assert [(s.kind, s.rung) for s in snapshots] == [("rung", 0), ("rung", 1), ("final", 2)]
+    assert snapshots[0].image.shape == (1, 3, 24, 32)
+    assert [(e.rung, e.evaluations) for e in events if isinstance(e, RungFinished)] == [
+        (0, 3), (1, 3), (2, 4)]
+    assert result.history == evaluated
 
 
 def test_stop_request_returns_best_image_so_far():
     calls = []
     result = transfer(synthetic_photo(), synthetic_painting(), should_stop=lambda: len(calls) > 4,
-                      progress=calls.append, **FAST)
+                      on_event=calls.append, **FAST)
     assert result.evaluations == 5 and result.image.size == (64, 48)
 
 
 def test_interrupt_keeps_the_best_image():
     def interrupt(event):
-        if event.done == 5:
+        if isinstance(event, Evaluated) and event.done == 5:
             raise KeyboardInterrupt
 
-    result = transfer(synthetic_photo(), synthetic_painting(), progress=interrupt, **FAST)
+    result = transfer(synthetic_photo(), synthetic_painting(), on_event=interrupt, **FAST)
     assert result.interrupted and result.evaluations == 5
     assert result.image.size == (64, 48)
 
@@ -135,19 +142,21 @@ def test_several_styles_blend():
     result = transfer(synthetic_photo(), [synthetic_painting(), synthetic_photo(seed=5)],
                       style_blend=(0.7, 0.3), **FAST)
     assert result.image.size == (64, 48)
-    with pytest.raises(UserError, match="style-blend"):
+    with pytest.raises(UserError, match="style_blend has 2 weights for 1 style images"):
         transfer(synthetic_photo(), [synthetic_painting()], style_blend=(0.5, 0.5), **FAST)
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"size": -5}, "--size"), ({"size": 10**6}, "--size"), ({"steps": 0}, "--steps"),
-    ({"content_layer": "conv9_1"}, "unknown VGG-19 layer"),
-    ({"style_weight": float("nan")}, "--style-weight"),
-    ({"layer_weights": (1.0, 2.0)}, "--style-layer-weights"),
+    ({"size": -5}, "size must be between"), ({"size": 10**6}, "size must be between"),
+    ({"steps": 0}, "steps must be at least 1"),
+    ({"content_layer": "conv9_1"}, "content_layer must be one of conv1_1"),
+    ({"style_weight": float("nan")}, "style_weight must be a finite number"),
+    ({"layer_weights": (1.0, 2.0)}, "layer_weights has 2 values for 5 style layers"),
 ])
-def test_bad_options_are_user_errors(options, message):
-    with pytest.raises(UserError, match=message):
+def test_bad_options_are_user_errors_that_name_the_field(options, message):
+    with pytest.raises(OptionError, match=message) as caught:
         transfer(synthetic_photo(), synthetic_painting(), **{**FAST, **options})
+    assert caught.value.field == next(iter(options))
 
 
 def test_unknown_option_is_a_type_error():

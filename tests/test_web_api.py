@@ -245,13 +245,13 @@ def test_a_waiting_run_can_be_cancelled(make_client):
 
 @pytest.mark.parametrize(("body", "message"), [
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"size": 5}},
-     "--size must be between 16"),
+     "size must be between 16"),
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"colour": 1}},
      "unknown option(s): colour"),
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"weights": "/etc/passwd"}},
      "unknown option(s): weights"),
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"init": "photo.png"}},
-     "init: choose from content, noise"),
+     "init must be one of content, noise"),
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"steps": "many"}},
      "steps must be a number"),
     ({"content": "tubingen", "styles": ["starry_night"],
@@ -259,7 +259,7 @@ def test_a_waiting_run_can_be_cancelled(make_client):
     ({"content": "../../etc/passwd", "styles": ["starry_night"]}, "no such image"),
     ({"content": "tubingen", "styles": []}, "styles: give a list"),
     ({"content": "tubingen", "styles": ["starry_night"],
-      "options": {"style_layers": ["relu9_9"]}}, "unknown VGG-19 layer 'relu9_9'"),
+      "options": {"style_layers": ["relu9_9"]}}, "style_layers has unknown value(s) relu9_9"),
 ])
 def test_bad_run_requests_get_one_clear_line(client, body, message):
     response = client.post("/api/runs", json=body)
@@ -337,6 +337,14 @@ def test_a_reconstruction_can_be_cancelled(client):
     assert client.get(final["download"]).status_code == 200
 
 
+def test_a_bad_option_names_its_form_field(client):
+    response = client.post("/api/runs", json={"content": "tubingen", "styles": ["starry_night"],
+                                              "options": {"strength": 0.001}})
+    assert response.status_code == 400
+    assert response.json() == {"error": "strength must be between 0.01 and 100, got 0.001",
+                               "field": "strength"}
+
+
 @pytest.mark.parametrize(("kind", "extra", "message"), [
     ("reconstruct-content", {"options": {"layers": ["relu1_2", "relu9_9"]}},
      "unknown VGG-19 layer 'relu9_9'; valid layers: conv1_1"),
@@ -346,7 +354,7 @@ def test_a_reconstruction_can_be_cancelled(client):
     ("reconstruct-content", {"options": {"layers": "relu1_1"}}, "layers must be a list"),
     ("reconstruct-content", {"options": {"size": 4096}}, "size must be at most 2048"),
     ("reconstruct-style", {"options": {"steps": 6000}}, "steps must be at most 5000"),
-    ("reconstruct-content", {"options": {"size": 8}}, "--size must be between 16"),
+    ("reconstruct-content", {"options": {"size": 8}}, "size must be between 16"),
     ("reconstruct-content", {"options": {"cumulative": True}},
      "unknown option(s) of a reconstruction: cumulative"),
     ("reconstruct-style", {"options": {"weights": "/etc/passwd"}},
@@ -380,7 +388,7 @@ def test_no_file_outside_the_data_folder_is_served(client, path):
 
 
 def test_options_come_from_transfer_options(client):
-    from painterly.style.transfer import TransferOptions
+    from painterly.style.options import TransferOptions
 
     options = client.get("/api/options").json()
     fields = {field["name"]: field for field in options["fields"]}
@@ -389,6 +397,8 @@ def test_options_come_from_transfer_options(client):
     assert fields["optimizer"]["choices"] == ["lbfgs", "adam", "lbfgs-unbounded"]
     assert fields["layer_weights"]["kind"] == "text"
     assert fields["style_layers"]["kind"] == "list"
+    assert fields["layer_weights"]["kinds"] == ["text", "numbers"]
+    assert (fields["strength"]["control"], fields["strength"]["min"]) == ("slider", 0.01)
     assert "weights" not in fields and "device" not in fields
     assert options["limits"]["max_concurrent"] == 1
 

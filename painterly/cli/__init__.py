@@ -14,7 +14,9 @@ import sys
 import threading
 from collections.abc import Iterator
 
+from painterly.cli.options import flag_of
 from painterly.errors import UserError
+from painterly.options import OptionError
 
 COMMAND_MODULES = ("transfer", "experiments", "digits", "serve")
 ENVIRONMENT_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EROFS, errno.EFBIG,
@@ -81,20 +83,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _terminate_as_interrupt():
             return args.run(args) or 0
+    except OptionError as error:
+        print(f"painterly: error: {flag_of(error)}", file=sys.stderr)
+        return 2
     except UserError as error:
         print(f"painterly: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("painterly: interrupted", file=sys.stderr)
         return 130
-    except OSError as error:
-        if args.debug or error.errno not in ENVIRONMENT_ERRORS:
-            raise
-        print(f"painterly: error: {_file_problem(error)}", file=sys.stderr)
-        return 2
     except Exception as error:
         if args.debug:
             raise
+        if isinstance(error, OSError) and error.errno in ENVIRONMENT_ERRORS:
+            print(f"painterly: error: {_file_problem(error)}", file=sys.stderr)
+            return 2
         print(f"painterly: internal error: {type(error).__name__}: {error} "
               "(rerun with --debug for the traceback)", file=sys.stderr)
         return 1

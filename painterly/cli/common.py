@@ -1,5 +1,5 @@
-"""Pieces shared by the subcommands: one-line argument errors, list parsers, the progress bar,
-and writing results (atomically) where the user asked."""
+"""Pieces shared by the subcommands: one-line argument errors, the progress bar, and writing
+results (atomically) where the user asked. Option flags come from :mod:`painterly.cli.options`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -16,7 +17,7 @@ from tqdm import tqdm
 
 from painterly.errors import UserError
 from painterly.io import images
-from painterly.style.transfer import Progress
+from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -24,20 +25,6 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-def float_list(text: str) -> tuple[float, ...]:
-    """'0.7,0.3' -> (0.7, 0.3)."""
-    try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got '{text}'") \
-            from None
-
-
-def name_list(text: str) -> tuple[str, ...]:
-    """'relu1_1, relu2_1' -> ('relu1_1', 'relu2_1')."""
-    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def positive_int(text: str) -> int:
@@ -50,49 +37,27 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_run_options(parser: argparse.ArgumentParser, *, size: int, steps: int) -> None:
-    """--size, --steps, --seed, --quiet: the options every optimizing command shares."""
-    parser.add_argument("--size", type=int, default=size,
-                        help=f"long side of the result in pixels (default {size})")
-    parser.add_argument("--steps", type=positive_int, default=steps,
-                        help=f"evaluations (forward+backward passes) (default {steps})")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def add_network_options(parser: argparse.ArgumentParser, *, pooling: str, device: str) -> None:
-    """--pooling, --weights, --weights-layout, --device: which VGG-19 runs, and where."""
-    from painterly.nets.layers import POOLING_KINDS
-    from painterly.nets.vgg import LAYOUTS
-
-    parser.add_argument("--pooling", choices=POOLING_KINDS, default=pooling,
-                        help=f"(default {pooling})")
-    parser.add_argument("--weights", default=None,
-                        help="a VGG-19 state dict (torchvision vgg19-*.pth or Caffe-converted "
-                             "vgg19-d01eb7cb.pth) instead of the bundled original weights")
-    parser.add_argument("--weights-layout", choices=tuple(LAYOUTS), default=None,
-                        help="preprocessing of --weights (default: guessed from the file name)")
-    parser.add_argument("--device", default=device,
-                        help=f"cpu, cuda, cuda:N, mps, or auto: the GPU where PyTorch finds one, "
-                             f"else the CPU (default {device})")
-
-
-def network_options(args: argparse.Namespace) -> dict:
-    """The options added by :func:`add_network_options`, as API keywords."""
-    return dict(pooling=args.pooling, weights=args.weights, weights_layout=args.weights_layout,
-                device=args.device)
-
-
 class ProgressBar:
-    """A tqdm bar fed by :class:`~painterly.style.transfer.Progress` events: scale, loss and an ETA
-    from the measured cost per pixel (tqdm's own rate would be wrong across scales)."""
+    """A tqdm bar fed by the events of a run (:mod:`painterly.style.events`): scale, part of a
+    figure, loss and an ETA from the measured cost per pixel (tqdm's own rate would be wrong
+    across scales). Other listeners (e.g. a snapshot writer) can be chained with ``then``."""
 
-    def __init__(self, description: str, quiet: bool = False):
-        self.description, self.quiet = description, quiet
+    def __init__(self, description: str, quiet: bool = False,
+                 then: Callable[[Event], None] | None = None):
+        self.description, self.quiet, self.then = description, quiet, then
         self.bar: tqdm | None = None
+        self.part = ""
 
-    def __call__(self, event: Progress) -> None:
-        if self.quiet:
+    def __call__(self, event: Event) -> None:
+        if self.then is not None:
+            self.then(event)
+        if isinstance(event, PartStarted):
+            self.part = f"{event.part}/{event.parts} {event.label}, " if event.parts > 1 else ""
+        if self.quiet or not isinstance(event, Evaluated):
             return
         if self.bar is None:
             self.bar = tqdm(total=event.total, desc=self.description, unit="step",
@@ -102,10 +67,11 @@ class ProgressBar:
         if self.bar.total != event.total:  # a time budget re-plans the steps at each scale
             self.bar.total = event.total
         width, height = event.size
-        scale = f"scale {event.scale + 1}/{event.scales} {width}x{height}, " \
-            if event.scales > 1 else ""
+        scale = f"scale {event.rung + 1}/{event.rungs} {width}x{height}, " \
+            if event.rungs > 1 else ""
         eta = f", eta {_clock(event.eta)}" if event.eta is not None else ""
-        self.bar.set_postfix_str(f"{scale}loss {event.terms.total:.3g}{eta}", refresh=False)
+        self.bar.set_postfix_str(f"{self.part}{scale}loss {event.terms.total:.3g}{eta}",
+                                 refresh=False)
         self.bar.update(event.done - self.bar.n)
 
     def close(self) -> None:
@@ -123,19 +89,21 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def snapshot_writer(output: Path, every_path: bool = True):
-    """A snapshot callback: the best image after each scale replaces ``output``; periodic
-    snapshots (``step N``) go beside it as ``<stem>_NNNN<suffix>``. A snapshot that cannot be
-    written (disk full) is skipped: the run goes on, and writing its result says what is wrong."""
+def snapshot_writer(output: Path) -> Callable[[Event], None]:
+    """A listener that writes snapshots: the best image after each scale replaces ``output``;
+    periodic ones go beside it as ``<stem>_NNNN<suffix>`` (the final result is the caller's).
+    A snapshot that cannot be written (disk full) is skipped: the run goes on, and writing its
+    result says what is wrong."""
 
-    def write(image: torch.Tensor, label: str) -> None:
+    def write(event: Event) -> None:
+        if not isinstance(event, Snapshot):
+            return
         with contextlib.suppress(OSError):
-            if label.startswith("step ") and every_path:
-                step = int(label.split()[1])
-                images.save_image(image, output.with_name(
-                    f"{output.stem}_{step:04d}{output.suffix}"))
-            else:
-                images.save_image(image, output)
+            if event.kind == "periodic":
+                images.save_image(event.image, output.with_name(
+                    f"{output.stem}_{event.step:04d}{output.suffix}"))
+            elif event.kind == "rung":
+                images.save_image(event.image, output)
 
     return write
 

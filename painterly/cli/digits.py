@@ -12,8 +12,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from painterly.cli.common import positive_int, say
+from painterly.cli.options import add_option_fields, options_from_args
 from painterly.errors import UserError
-from painterly.nets.layers import ACTIVATIONS, POOLING_KINDS
 
 MODEL_ENV = "PAINTERLY_DIGITS_MODEL"
 DEFAULT_MODEL = "digits.pt"
@@ -25,7 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from painterly.digits.training import TrainOptions
     from painterly.lecture.summary import MODEL_HELP
 
-    defaults = TrainOptions()
     digits = subparsers.add_parser(
         "digits", help="the lecture's handwritten-digit classifier on MNIST",
         description="Train, evaluate and use the lecture's digit CNN (6 and 12 feature maps, "
@@ -40,16 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--data", help=data_help)
     train.add_argument("--output", required=True, type=Path, metavar="MODEL.pt",
                        help="where to write the trained network")
-    train.add_argument("--seed", type=int, default=defaults.seed,
-                       help=f"random seed (default {defaults.seed})")
-    train.add_argument("--epochs", type=positive_int, default=defaults.epochs,
-                       help=f"passes over the training set (default {defaults.epochs})")
-    train.add_argument("--activation", choices=ACTIVATIONS, default=defaults.activation,
-                       help=f"(default {defaults.activation})")
-    train.add_argument("--pooling", choices=POOLING_KINDS, default=defaults.pooling,
-                       help=f"(default {defaults.pooling})")
-    train.add_argument("--threads", type=positive_int, default=defaults.threads,
-                       help=f"CPU threads (default {defaults.threads}: fastest for this tiny net)")
+    add_option_fields(train, TrainOptions, title="training options")
     train.add_argument("--restart", action="store_true",
                        help="ignore an existing checkpoint and start from scratch")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -131,15 +121,11 @@ def _check_writable(path: Path) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from painterly.digits import mnist
     from painterly.digits import training as digits
 
     _check_writable(args.output)
-    options = replace(digits.TrainOptions(), seed=args.seed, epochs=args.epochs,
-                      activation=args.activation, pooling=args.pooling,
-                      threads=args.threads).validated()
+    options = digits.TrainOptions(**options_from_args(args, digits.TrainOptions)).validated()
     train, test = mnist.load_split(args.data, "train"), mnist.load_split(args.data, "test")
     checkpoint = digits.checkpoint_path(args.output)
     if args.restart:

@@ -6,23 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from painterly.cli.common import (
-    ProgressBar,
-    add_network_options,
-    add_run_options,
-    float_list,
-    name_list,
-    network_options,
-    save_result,
-    say,
-)
-from painterly.cli.transfer import add_transfer_options, options_from_args
+from painterly.cli.common import ProgressBar, add_quiet, save_result, say
+from painterly.cli.options import add_option_fields, float_list, name_list, options_from_args
+from painterly.cli.transfer import add_transfer_options
 from painterly.errors import UserError
 from painterly.io import images
 from painterly.lecture import experiments
-from painterly.optim.optimize import METHODS
+from painterly.lecture.experiments import ReconstructionOptions
+from painterly.style.options import TransferOptions
 
-DEFAULTS = experiments.ReconstructionOptions()
 FIGURE_NOTE = "Images are paths or names of built-in examples (see 'painterly examples')."
 
 
@@ -104,19 +96,8 @@ def _add_outputs(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_reconstruction_options(parser: argparse.ArgumentParser) -> None:
-    d = DEFAULTS
-    add_run_options(parser, size=d.size, steps=d.steps)
-    parser.add_argument("--noise", type=float, default=d.noise,
-                        help="amplitude of the white noise the optimization starts from, around "
-                             f"mid-gray; 1 = the whole 0..1 range (default {d.noise:g})")
-    parser.add_argument("--optimizer", choices=METHODS, default=d.optimizer,
-                        help=f"(default {d.optimizer})")
-    add_network_options(parser, pooling=d.pooling, device=d.device)
-
-
-def _reconstruction_options(args: argparse.Namespace) -> dict:
-    return dict(size=args.size, steps=args.steps, seed=args.seed, noise=args.noise,
-                optimizer=args.optimizer, **network_options(args))
+    add_option_fields(parser, ReconstructionOptions, title="reconstruction options")
+    add_quiet(parser)
 
 
 def _check_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
@@ -132,7 +113,7 @@ def _run_series(args: argparse.Namespace, what: str, compute, describe) -> int:
     output, grid = _check_outputs(args)
     bar = ProgressBar(what, quiet=args.quiet)
     try:
-        results = compute(progress=bar, **_reconstruction_options(args))
+        results = compute(on_event=bar, **options_from_args(args, ReconstructionOptions))
     finally:
         bar.close()
     results = results if isinstance(results, list) else [results]
@@ -142,8 +123,9 @@ def _run_series(args: argparse.Namespace, what: str, compute, describe) -> int:
         save_result(results[-1].tensor, output)
         say(f"wrote {output} ({results[-1].image.width}x{results[-1].image.height})")
     if grid:
+        steps = getattr(args, "steps", ReconstructionOptions.steps)
         heading = f"{what} from white noise, {results[0].image.width}x" \
-                  f"{results[0].image.height}, {args.steps} steps"
+                  f"{results[0].image.height}, {steps} steps"
         save_result(experiments.reconstruction_figure(results, heading=heading), grid)
         say(f"wrote {grid}")
     if any(result.interrupted for result in results):
@@ -220,14 +202,12 @@ def parse_sweep(text: str) -> tuple[str, tuple[float, ...]]:
 
 
 def run_grid(args: argparse.Namespace) -> int:
-    if args.save_every:
-        raise UserError("--save-every does not apply to grid")
     output = images.check_output_path(args.output, [args.content, *args.styles])
     sweep = parse_sweep(args.sweep) if args.sweep else None
     bar = ProgressBar("grid", quiet=args.quiet)
     try:
-        result = experiments.result_grid(args.content, args.styles, sweep=sweep, progress=bar,
-                                         **options_from_args(args))
+        result = experiments.result_grid(args.content, args.styles, sweep=sweep, on_event=bar,
+                                         **options_from_args(args, TransferOptions))
     finally:
         bar.close()
     save_result(result.figure, output)

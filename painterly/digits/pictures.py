@@ -13,10 +13,9 @@ from PIL import Image, ImageDraw
 from painterly.digits.mnist import Split
 from painterly.digits.training import EpochRecord, LoadedModel, evaluate, to_inputs
 from painterly.io import images
-from painterly.io.figures import font, image_grid
+from painterly.io.figures import INK, font, image_grid
 from painterly.nets.digitnet import DigitNet
 
-INK = (20, 20, 20)
 GRID = (225, 225, 225)
 COLOURS = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189))
 

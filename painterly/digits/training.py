@@ -25,6 +25,8 @@ from painterly.errors import UserError
 from painterly.io import images
 from painterly.io.files import atomic_file
 from painterly.nets.digitnet import INPUT_SIZE, DigitNet, DigitNetConfig
+from painterly.nets.layers import ACTIVATIONS, POOLING_KINDS
+from painterly.options import option, validate
 
 MODEL_FORMAT = "painterly-digits/1"
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -36,48 +38,40 @@ EVAL_BATCH = 2000
 class TrainOptions:
     """Every training default, defined once (the CLI and the benchmark use these)."""
 
-    epochs: int = 20
-    batch_size: int = 256
-    learning_rate: float = 0.01
-    """Peak learning rate of the one-cycle schedule (AdamW)."""
-    weight_decay: float = 1e-4
-    warmup: float = 0.2
-    """Fraction of the steps spent raising the learning rate to its peak."""
-    shift: float = 2.0
-    """Augmentation: random translation of each training digit by up to this many pixels."""
-    rotation: float = 10.0
-    """Augmentation: random rotation by up to this many degrees."""
-    scale: float = 0.1
-    """Augmentation: random zoom by a factor within 1 +- this."""
-    label_smoothing: float = 0.0
-    """Share of the target probability spread evenly over all ten digits."""
-    averaging: float = 0.999
-    """Decay of an exponential moving average of the weights (0 = off). With it, the averaged
-    weights are the ones evaluated after each epoch and returned."""
-    seed: int = 0
-    threads: int = 1
-    """CPU threads. One is best for this tiny net: measured on the shared 2-core machine (load
-    ~26), two threads took 10x the CPU time and 10x the wall time of one (OpenMP threads waiting
-    for each other); alone on the machine one thread trains an epoch in about 4.5 s."""
-    activation: str = "relu"
-    pooling: str = "max"
-    padding: tuple[int, int] = (2, 2)
+    epochs: int = option(20, "passes over the training set", low=1)
+    batch_size: int = option(256, "digits per training step", low=1)
+    learning_rate: float = option(0.01, "peak learning rate of the one-cycle schedule (AdamW)",
+                                  positive=True)
+    weight_decay: float = option(1e-4, "AdamW's weight decay", low=0)
+    warmup: float = option(0.2, "fraction of the steps spent raising the learning rate to its "
+                                "peak", low=0, high=1)
+    shift: float = option(2.0, "augmentation: random translation of each training digit by up "
+                               "to this many pixels", low=0)
+    rotation: float = option(10.0, "augmentation: random rotation by up to this many degrees",
+                             low=0)
+    scale: float = option(0.1, "augmentation: random zoom by a factor within 1 +- this", low=0,
+                          below=1)
+    label_smoothing: float = option(0.0, "share of the target probability spread evenly over "
+                                          "all ten digits", low=0, below=1)
+    averaging: float = option(
+        0.999, "decay of an exponential moving average of the weights (0 = off); with it, the "
+               "averaged weights are the ones evaluated after each epoch and returned", low=0,
+        below=1)
+    seed: int = option(0, "random seed")
+    threads: int = option(
+        1, "CPU threads (one is fastest for this tiny net: two threads took 10x the time of "
+           "one on a shared 2-core machine, OpenMP threads waiting for each other)", low=1)
+    activation: str = option("relu", "activation function", choices=ACTIVATIONS)
+    pooling: str = option("max", "pooling", choices=POOLING_KINDS)
+    padding: tuple[int, int] = option((2, 2), "zero padding of the two convolutions", low=0)
 
     def model_config(self) -> DigitNetConfig:
         return DigitNetConfig(activation=self.activation, pooling=self.pooling,
                               padding=tuple(self.padding))
 
     def validated(self) -> TrainOptions:
-        """Check the values a user can set; raises UserError."""
-        if self.epochs < 1 or self.batch_size < 1:
-            raise UserError("epochs and batch size must be at least 1")
-        if self.learning_rate <= 0 or self.weight_decay < 0:
-            raise UserError("the learning rate must be > 0 and the weight decay >= 0")
-        if min(self.shift, self.rotation, self.scale) < 0 or self.threads < 1:
-            raise UserError("shift, rotation and scale must be >= 0 and threads >= 1")
-        if not 0 <= self.scale < 1 or not 0 <= self.label_smoothing < 1 \
-                or not 0 <= self.averaging < 1:
-            raise UserError("scale, label smoothing and averaging must be in 0..1")
+        """Check the values a user can set; raises OptionError naming the field."""
+        validate(self)
         try:
             self.model_config().side_after_stages()
         except ValueError as error:

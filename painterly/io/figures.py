@@ -1,4 +1,4 @@
-"""Labelled figures made of images: grids with titles, for the experiments and the README."""
+"""Labelled figures made of images: grids with titles, for the experiments and the docs."""
 
 from __future__ import annotations
 

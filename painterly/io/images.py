@@ -140,19 +140,13 @@ def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def fit_with_short_side(width: int, height: int, long_side: int, min_side: int, *,
-                        what: str = "content image") -> tuple[int, int]:
-    """:func:`fit_long_side`, or a UserError naming the smallest ``--size`` that keeps the short
-    side at least ``min_side`` px (a very wide banner at a small size)."""
-    fitted = fit_long_side(width, height, long_side)
-    if min(fitted) >= min_side:
-        return fitted
-    needed = math.ceil(min_side * max(width, height) / min(width, height))
+def smallest_long_side(width: int, height: int, min_side: int) -> int:
+    """The smallest long side at which an image of ``width`` x ``height`` keeps its short side at
+    least ``min_side`` px (a very wide banner needs a large one)."""
+    needed = max(min_side, math.ceil(min_side * max(width, height) / min(width, height)))
     while min(fit_long_side(width, height, needed)) < min_side:
         needed += 1
-    raise UserError(f"{what} is {width}x{height}: at --size {long_side} it would be "
-                    f"{fitted[0]}x{fitted[1]}, but the network needs a short side of at least "
-                    f"{min_side} px: use --size {needed} or more")
+    return needed
 
 
 def resize_long_side(image: Image.Image, long_side: int) -> Image.Image:

@@ -10,7 +10,8 @@ what style transfer makes of one photo and several paintings.
 * result grids: a content image transferred into several styles, or across a weight sweep.
 
 All optimization goes through :func:`painterly.optim.optimize.optimize_pixels`; progress flows
-out as :class:`painterly.style.transfer.Progress` events, counted over a whole figure.
+out as the typed events of :mod:`painterly.style.events`, counted over a whole figure, with a
+:class:`~painterly.style.events.PartStarted` before each of its parts.
 """
 
 from __future__ import annotations
@@ -28,23 +29,29 @@ from PIL import Image
 from painterly.errors import UserError
 from painterly.io import figures, images
 from painterly.nets.devices import AUTO, resolve_device
+from painterly.nets.layers import POOLING_KINDS
 from painterly.nets.vgg import (
     CONV_NAMES,
     DEFAULT_STYLE_LAYERS,
+    LAYOUTS,
     MIN_SIDE,
     check_layers,
     load_vgg19,
 )
-from painterly.optim.optimize import METHODS, StopRequested, optimize_pixels
-from painterly.style.losses import LossTerms, PerceptualLoss
-from painterly.style.schedule import build
-from painterly.style.transfer import (
-    MAX_SIZE,
-    Progress,
-    SnapshotCallback,
-    TransferOptions,
-    transfer,
+from painterly.optim.optimize import METHODS, LossTerms, optimize_pixels
+from painterly.options import (
+    OptionError,
+    check_known,
+    check_value,
+    field_named,
+    option,
+    validate,
 )
+from painterly.style.events import Evaluated, Event, Listener, PartStarted, Snapshot
+from painterly.style.losses import PerceptualLoss
+from painterly.style.options import MAX_SIZE, TransferOptions
+from painterly.style.schedule import build
+from painterly.style.transfer import transfer
 
 CONTENT_LAYERS = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")
 """Layers of the lecture's content reconstruction figure (a)-(e). The paper's "conv1_2" ... were
@@ -56,40 +63,38 @@ STYLE_LAYERS = DEFAULT_STYLE_LAYERS
 SWEEP_PARAMETERS = ("content-weight", "style-weight", "tv-weight", "style-scale")
 """Transfer options a weight sweep can vary."""
 
-ProgressCallback = Callable[[Progress], None]
-
-
 @dataclass
 class ReconstructionOptions:
     """Settings of a reconstruction from white noise, with their defaults."""
 
-    size: int = 256
-    """Long side in pixels."""
-    steps: int = 300
-    """Evaluations (forward+backward passes) per reconstruction."""
-    seed: int = 0
-    """Seed of the white noise the optimization starts from."""
-    noise: float = 0.2
-    """Amplitude of that noise: uniform in 0.5 +- noise/2 (1.0: the whole 0..1 range). Pixel
-    noise the layers barely see is slow to remove, so a quieter start reaches the lecture's
-    near-perfect low-layer reconstructions in fewer steps."""
-    optimizer: str = "lbfgs"
-    learning_rate: float = 0.02
-    pooling: str = "max"
-    weights: str | None = None
-    weights_layout: str | None = None
-    device: str = AUTO
+    size: int = option(256, "long side of the image in pixels", low=MIN_SIDE, high=MAX_SIZE,
+                       main=True, label="Size (long side, px)")
+    steps: int = option(300, "evaluations (forward+backward passes) per reconstruction", low=1,
+                        main=True, label="Steps")
+    seed: int = option(0, "seed of the white noise the optimization starts from", main=True,
+                       label="Seed")
+    noise: float = option(
+        0.2, "amplitude of the white noise the optimization starts from, around mid-gray; 1 = "
+             "the whole 0..1 range (pixel noise the layers barely see is slow to remove, so a "
+             "quieter start reaches the lecture's near-perfect low-layer reconstructions in "
+             "fewer steps)", low=0.001, high=1, label="Start noise (amplitude)")
+    optimizer: str = option("lbfgs", "optimization method", choices=METHODS, label="Optimizer")
+    learning_rate: float = option(0.02, "Adam's step size on 0..1 pixels", positive=True,
+                                  label="Learning rate (Adam)")
+    pooling: str = option("max", "pooling of the network", choices=POOLING_KINDS,
+                          label="Pooling")
+    weights: str | None = option(
+        None, "a VGG-19 state dict instead of the bundled original weights", metavar="PATH",
+        web=False)
+    weights_layout: str | None = option(
+        None, "preprocessing of weights (default: guessed from the file name)",
+        choices=tuple(LAYOUTS), web=False)
+    device: str = option(AUTO, "cpu, cuda, cuda:N, mps, or auto: the GPU where PyTorch finds "
+                               "one, else the CPU", web=False)
 
     def validated(self) -> ReconstructionOptions:
-        if not 16 <= self.size <= MAX_SIZE:
-            raise UserError(f"--size must be between 16 and {MAX_SIZE} pixels, got {self.size}")
-        if self.steps < 1:
-            raise UserError("--steps must be at least 1")
-        if not 0 < self.noise <= 1:
-            raise UserError(f"--noise must be in (0, 1], got {self.noise}")
-        if self.optimizer not in METHODS:
-            raise UserError(f"--optimizer: choose from {', '.join(METHODS)}")
-        return self
+        """Raise :class:`~painterly.options.OptionError` for any bad value; returns self."""
+        return validate(self)
 
 
 @dataclass
@@ -131,40 +136,55 @@ def psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
 
 
 def _options(options: dict) -> ReconstructionOptions:
-    unknown = set(options) - {f.name for f in dataclasses.fields(ReconstructionOptions)}
-    if unknown:
-        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    check_known(ReconstructionOptions, options)
     opts = ReconstructionOptions(**options).validated()
     return dataclasses.replace(opts, device=resolve_device(opts.device))
 
 
 class _Counter:
-    """Turns the evaluations of several optimizations into one stream of Progress events."""
+    """Turns the events of several optimizations into one stream for a whole figure: counts
+    over all its parts, a PartStarted before each."""
 
-    def __init__(self, total: int, progress: ProgressCallback | None,
-                 should_stop: Callable[[], bool] | None, snapshot: SnapshotCallback | None = None):
-        self.total, self.progress, self.should_stop = total, progress, should_stop
-        self.snapshot = snapshot
+    def __init__(self, total: int, parts: Sequence[str], on_event: Listener | None,
+                 should_stop: Callable[[], bool] | None, snapshots: bool = False):
+        self.total, self.parts, self.on_event = total, list(parts), on_event
+        self.should_stop, self.snapshots = should_stop, snapshots
         self.done = 0
+        self.part = 0
         self.start = time.perf_counter()
 
-    def relay(self, event: Progress) -> None:
-        """Forward one run's event with the counts of the whole figure."""
-        done = self.done + event.done
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / done * (self.total - done) if done >= 2 else None
-        if self.progress is not None:
-            self.progress(dataclasses.replace(event, done=done, total=self.total,
-                                              elapsed=elapsed, eta=eta))
-        if self.should_stop is not None and self.should_stop():
-            raise StopRequested
+    def begin(self) -> None:
+        """The next part starts."""
+        self.part += 1
+        if self.on_event is not None:
+            self.on_event(PartStarted(part=self.part, parts=len(self.parts),
+                                      label=self.parts[self.part - 1]))
+
+    def relay(self, event: Event) -> None:
+        """Forward one part's event, evaluations counted over the whole figure."""
+        if self.on_event is None:
+            return
+        if isinstance(event, Evaluated):
+            done = self.done + event.done
+            elapsed = time.perf_counter() - self.start
+            eta = elapsed / done * (self.total - done) if done >= 2 else None
+            event = dataclasses.replace(event, done=done, total=self.total, elapsed=elapsed,
+                                        eta=eta)
+        elif isinstance(event, Snapshot) and event.kind == "final":
+            return  # the figure's own result is the final one
+        self.on_event(event)
 
     def evaluation_callback(self, size: tuple[int, int], steps: int):
         def on_evaluation(step: int, terms: LossTerms, image: torch.Tensor) -> None:
-            if self.snapshot is not None:
-                self.snapshot(image.clamp(0, 1), f"step {step}")
-            self.relay(Progress(0, 1, size, step, steps, step, steps, terms, 0.0, None))
+            self.relay(Evaluated(rung=0, rungs=1, size=size, step=step, steps=steps, done=step,
+                                 total=steps, terms=terms, elapsed=0.0, eta=None))
+            if self.snapshots and self.on_event is not None:
+                self.on_event(Snapshot(image=image.clamp(0, 1), kind="periodic", rung=0,
+                                       step=step))
         return on_evaluation
+
+    def stop_requested(self) -> bool:
+        return self.should_stop is not None and self.should_stop()
 
     def finish(self, evaluations: int) -> None:
         self.done += evaluations
@@ -190,9 +210,11 @@ def _reconstruct(kind: str, original: torch.Tensor, layers: Sequence[str],
     with torch.no_grad():
         _, start_terms = loss(start)
     size = (original.shape[-1], original.shape[-2])
+    counter.begin()
     outcome = optimize_pixels(loss, start, steps=opts.steps, method=opts.optimizer,
                               learning_rate=opts.learning_rate,
-                              callback=counter.evaluation_callback(size, opts.steps))
+                              callback=counter.evaluation_callback(size, opts.steps),
+                              should_stop=counter.stop_requested)
     counter.finish(outcome.evaluations)
     return Reconstruction(kind, tuple(layers), images.to_image(outcome.image),
                           outcome.image.cpu(), original.cpu(), start_terms,
@@ -203,14 +225,18 @@ def _reconstruct(kind: str, original: torch.Tensor, layers: Sequence[str],
 
 def _original(image: images.ImageSource, size: int, device: str) -> torch.Tensor:
     loaded = images.load_image(image)
-    images.fit_with_short_side(*loaded.size, size, MIN_SIDE, what="image")
+    needed = images.smallest_long_side(*loaded.size, MIN_SIDE)
+    if size < needed:
+        raise OptionError("size", f"{size} is too small for the {loaded.width}x{loaded.height} "
+                                  f"image: every network layer needs a short side of at least "
+                                  f"{MIN_SIDE} px; use {needed} or more")
     loaded = images.resize_long_side(loaded, size)
     return images.to_tensor(loaded).to(device)
 
 
 def _series(kind: str, image: images.ImageSource, layer_sets: Sequence[Sequence[str]],
-            progress: ProgressCallback | None, should_stop: Callable[[], bool] | None,
-            options: dict, snapshot: SnapshotCallback | None = None) -> list[Reconstruction]:
+            on_event: Listener | None, should_stop: Callable[[], bool] | None,
+            options: dict, snapshots: bool = False) -> list[Reconstruction]:
     opts = _options(options)
     if not layer_sets or any(not layers for layers in layer_sets):
         raise UserError("give at least one layer")
@@ -218,7 +244,8 @@ def _series(kind: str, image: images.ImageSource, layer_sets: Sequence[Sequence[
         check_layers(layers)
     original = _original(image, opts.size, opts.device)
     torch.manual_seed(opts.seed)
-    counter = _Counter(opts.steps * len(layer_sets), progress, should_stop, snapshot)
+    counter = _Counter(opts.steps * len(layer_sets), ["+".join(layers) for layers in layer_sets],
+                       on_event, should_stop, snapshots)
     results = []
     for layers in layer_sets:
         results.append(_reconstruct(kind, original, layers, opts, counter))
@@ -228,30 +255,30 @@ def _series(kind: str, image: images.ImageSource, layer_sets: Sequence[Sequence[
 
 
 def reconstruct_content(image: images.ImageSource, layer: str | Sequence[str], *,
-                        progress: ProgressCallback | None = None,
+                        on_event: Listener | None = None,
                         should_stop: Callable[[], bool] | None = None,
-                        snapshot: SnapshotCallback | None = None,
+                        snapshots: bool = False,
                         **options) -> Reconstruction | list[Reconstruction]:
     """Optimize white noise until its features at ``layer`` match those of ``image``.
 
     With a list of layers, one reconstruction per layer (the lecture's figure (a)-(e)).
-    ``options`` are the fields of :class:`ReconstructionOptions`; ``snapshot`` gets the current
-    image after every evaluation.
+    ``options`` are the fields of :class:`ReconstructionOptions`; ``on_event`` gets the events
+    of the whole figure (with ``snapshots``: the current image after every evaluation).
     """
     layers = [layer] if isinstance(layer, str) else list(layer)
-    results = _series("content", image, [[name] for name in layers], progress, should_stop,
-                      options, snapshot)
+    results = _series("content", image, [[name] for name in layers], on_event, should_stop,
+                      options, snapshots)
     return results[0] if isinstance(layer, str) else results
 
 
 def reconstruct_style(image: images.ImageSource, layers: Sequence[str], *,
-                      progress: ProgressCallback | None = None,
+                      on_event: Listener | None = None,
                       should_stop: Callable[[], bool] | None = None,
-                      snapshot: SnapshotCallback | None = None,
-                      **options) -> Reconstruction:
+                      snapshots: bool = False, **options) -> Reconstruction:
     """Optimize white noise until its Gram matrices at ``layers`` match those of ``image``
     (texture synthesis)."""
-    return _series("style", image, [list(layers)], progress, should_stop, options, snapshot)[0]
+    return _series("style", image, [list(layers)], on_event, should_stop, options,
+                   snapshots)[0]
 
 
 def cumulative(layers: Sequence[str]) -> list[list[str]]:
@@ -260,13 +287,12 @@ def cumulative(layers: Sequence[str]) -> list[list[str]]:
 
 
 def reconstruct_style_cumulative(image: images.ImageSource, layers: Sequence[str], *,
-                                 progress: ProgressCallback | None = None,
+                                 on_event: Listener | None = None,
                                  should_stop: Callable[[], bool] | None = None,
-                                 snapshot: SnapshotCallback | None = None,
-                                 **options) -> list[Reconstruction]:
+                                 snapshots: bool = False, **options) -> list[Reconstruction]:
     """One texture per prefix of ``layers``: the lecture's style reconstruction figure."""
-    return _series("style", image, cumulative(layers), progress, should_stop, options,
-                   snapshot)
+    return _series("style", image, cumulative(layers), on_event, should_stop, options,
+                   snapshots)
 
 
 def reconstruction_figure(results: Sequence[Reconstruction], *, heading: str | None = None,
@@ -325,8 +351,7 @@ def feature_maps(image: images.ImageSource, layer: str, *, size: int = 256,
                  device: str = AUTO) -> torch.Tensor:
     """The activations of ``layer`` for ``image`` at ``size`` px: shape (maps, H, W)."""
     check_layers([layer])
-    if not 16 <= size <= MAX_SIZE:
-        raise UserError(f"--size must be between 16 and {MAX_SIZE} pixels, got {size}")
+    check_value(field_named(ReconstructionOptions, "size"), size)  # the one size rule
     device = resolve_device(device)
     vgg = load_vgg19(weights, pooling, device=device)
     with torch.no_grad():
@@ -390,7 +415,7 @@ def filter_figure(layer: str = "conv1_1", *, filters: str | None = None, channel
         heading = f"{name}: {len(chosen)} of {kernels.shape[0]} learned 3x3x3 filters (RGB)"
     else:
         if not 0 <= channel < kernels.shape[1]:
-            raise UserError(f"--channel must be between 0 and {kernels.shape[1] - 1} for {name}")
+            raise UserError(f"channel must be between 0 and {kernels.shape[1] - 1} for {name}")
         tiles = [_gray_tile(kernels[index, channel], scale) for index in chosen]
         heading = (f"{name}: {len(chosen)} of {kernels.shape[0]} filters, 3x3 weights on "
                    f"input channel {channel} of {kernels.shape[1]}")
@@ -424,7 +449,7 @@ class GridResult:
 
 def result_grid(content: images.ImageSource, styles: Sequence[images.ImageSource], *,
                 sweep: tuple[str, Sequence[float]] | None = None,
-                progress: ProgressCallback | None = None,
+                on_event: Listener | None = None,
                 should_stop: Callable[[], bool] | None = None, **options) -> GridResult:
     """The content image and its transfer into each style (one row), like the lecture's results
     slide; each result carries its painting as an inset. With ``sweep=("style-weight",
@@ -441,23 +466,27 @@ def result_grid(content: images.ImageSource, styles: Sequence[images.ImageSource
     else:
         parameter, values = sweep
         if parameter not in SWEEP_PARAMETERS:
-            raise UserError(f"--sweep: choose a parameter from {', '.join(SWEEP_PARAMETERS)}")
+            raise UserError(f"sweep: choose a parameter from {', '.join(SWEEP_PARAMETERS)}")
         if not values:
-            raise UserError("--sweep needs at least one value, e.g. style-weight=1e2,1e3,1e4")
+            raise UserError("a sweep needs at least one value, e.g. style-weight=1e2,1e3,1e4")
         field = parameter.replace("-", "_")
         runs = [(index, {**options, field: value}) for index in range(len(style_images))
                 for value in values]
-    counter = _Counter(sum(_transfer_total(content_image, o) for _, o in runs), progress,
-                       should_stop)
+    labels = [names[index] if sweep is None else
+              f"{names[index]}, {sweep[0]} {run_options[sweep[0].replace('-', '_')]:g}"
+              for index, run_options in runs]
+    counter = _Counter(sum(_transfer_total(content_image, o) for _, o in runs), labels,
+                       on_event, should_stop)
     start = time.perf_counter()
     results: list[Image.Image] = []
     interrupted = False
     for index, run_options in runs:
-        outcome = transfer(content_image, style_images[index], progress=counter.relay,
-                           **run_options)
+        counter.begin()
+        outcome = transfer(content_image, style_images[index], on_event=counter.relay,
+                           should_stop=counter.stop_requested, **run_options)
         counter.finish(outcome.evaluations)
         results.append(outcome.image)
-        if outcome.interrupted:
+        if outcome.interrupted or counter.stop_requested():
             interrupted = True
             break
     shown = images.resize_long_side(content_image, max(results[0].size))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from painterly.errors import UserError
+from painterly.options import OptionError
 
 AUTO = "auto"
 PRECISIONS = ("float32", "bfloat16")
@@ -36,8 +36,8 @@ def resolve_device(device: str) -> str:
         torch.empty(0, device=device)
     except (RuntimeError, AssertionError, ValueError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UserError(f"--device {device} cannot be used here ({reason}); "
-                        "try --device auto or --device cpu") from None
+        raise OptionError("device", f"{device} cannot be used here ({reason}); try auto or "
+                                    "cpu") from None
     return device
 
 

@@ -41,16 +41,20 @@ class LossTerms:
     content: float = 0.0
     style: float = 0.0
     tv: float = 0.0
+    extra: float = 0.0
+    """A caller's own term (``transfer(extra_loss=...)``)."""
     per_layer: dict[str, float] = field(default_factory=dict)
 
 
 LossFunction = Callable[[torch.Tensor], tuple[torch.Tensor, LossTerms]]
 EvaluationCallback = Callable[[int, LossTerms, torch.Tensor], None]
 """Called after every evaluation with (evaluations done, loss terms, current image)."""
+StopPredicate = Callable[[], bool]
+"""Asked after every evaluation (and its callback): True ends the optimization early."""
 
 
-class StopRequested(Exception):
-    """Raised by a callback (or a time budget) to end the optimization early, keeping the best."""
+class _Stop(Exception):
+    """Unwinds the optimizer when the evaluations are spent or the stop predicate says so."""
 
 
 @dataclass
@@ -66,17 +70,20 @@ class OptimizationResult:
 class _Tracker:
     """Counts evaluations, keeps the best image, and forwards progress."""
 
-    def __init__(self, loss_fn: LossFunction, steps: int, callback: EvaluationCallback | None):
+    def __init__(self, loss_fn: LossFunction, steps: int, callback: EvaluationCallback | None,
+                 should_stop: StopPredicate | None):
         self.loss_fn, self.steps, self.callback = loss_fn, steps, callback
+        self.should_stop = should_stop
         self.evaluations = 0
         self.best_loss = float("inf")
         self.best_image: torch.Tensor | None = None
         self.best_terms: LossTerms | None = None
 
     def evaluate(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Loss and gradient at ``image``; raises StopRequested once the budget is spent."""
+        """Loss and gradient at ``image``; raises _Stop once the steps are spent or a stop is
+        requested."""
         if self.evaluations >= self.steps:
-            raise StopRequested
+            raise _Stop
         image = image.detach().requires_grad_(True)
         loss, terms = self.loss_fn(image)
         (gradient,) = torch.autograd.grad(loss, image)
@@ -87,18 +94,22 @@ class _Tracker:
             self.best_image = image.detach().clamp(0, 1).clone()
         if self.callback is not None:
             self.callback(self.evaluations, terms, image.detach())
+        if self.should_stop is not None and self.should_stop():
+            raise _Stop
         return loss.detach(), gradient
 
 
 def optimize_pixels(loss_fn: LossFunction, image: torch.Tensor, *, steps: int,
                     method: str = "lbfgs", learning_rate: float = 0.02, history: int = 20,
-                    callback: EvaluationCallback | None = None) -> OptimizationResult:
-    """Minimize ``loss_fn`` over the pixels of ``image`` (RGB 0..1) for ``steps`` evaluations."""
+                    callback: EvaluationCallback | None = None,
+                    should_stop: StopPredicate | None = None) -> OptimizationResult:
+    """Minimize ``loss_fn`` over the pixels of ``image`` (RGB 0..1) for ``steps`` evaluations;
+    ``callback`` hears of each evaluation, then ``should_stop`` may end the run early."""
     if method not in METHODS:
         raise ValueError(f"unknown optimizer '{method}': choose from {', '.join(METHODS)}")
     if image.device.type == "cpu":
         keep_freed_host_memory()
-    tracker = _Tracker(loss_fn, steps, callback)
+    tracker = _Tracker(loss_fn, steps, callback, should_stop)
     start = time.perf_counter()
     stopped = interrupted = False
     try:
@@ -108,7 +119,7 @@ def optimize_pixels(loss_fn: LossFunction, image: torch.Tensor, *, steps: int,
             _run_adam(tracker, image, learning_rate)
         else:
             _run_torch_lbfgs(tracker, image, history)
-    except StopRequested:
+    except _Stop:
         stopped = tracker.evaluations < steps
     except KeyboardInterrupt:
         interrupted = True

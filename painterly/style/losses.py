@@ -5,7 +5,7 @@
 * style:    E_l = 1/(4 N_l^2 M_l^2) * sum (G - A)^2,  L_style = sum_l w_l E_l
 * total:    alpha * L_content + beta * L_style (+ tv_weight * total variation)
 
-One deliberate addition, documented in the README: the content term is multiplied by
+One deliberate addition, documented in docs/controls.md: the content term is multiplied by
 ``REFERENCE_PIXELS / (H * W)``. E_l is already independent of the image size (the Gram matrix is
 divided by M_l), but the content sum grows with the number of pixels, so without this factor the
 same alpha/beta would mean a different balance at every size (and at every scale of a
@@ -14,13 +14,12 @@ coarse-to-fine run). At 512x512 pixels the objective is exactly the lecture's.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
-from painterly.nets.devices import PRECISIONS
+from painterly.nets.vgg import in_number_format
 from painterly.optim.optimize import LossTerms
 from painterly.style.guides import layer_guide
 
@@ -117,6 +116,29 @@ def style_layer_loss(gram: torch.Tensor, target_gram: torch.Tensor, channels: in
     return ((gram - target_gram) / positions).pow(2).sum() / (4 * channels**2)
 
 
+def style_layer_gradient(gram: torch.Tensor, target_gram: torch.Tensor, channels: int,
+                         positions: int, factor: float) -> torch.Tensor:
+    """d(factor * E_l)/dG for the unnormalized Gram G, given ``gram`` = G / M: what the tiled
+    evaluation back-propagates through each tile's own Gram matrix."""
+    return (factor * 2 / (4 * channels**2) / positions) * (gram - target_gram)
+
+
+def blend_statistics(statistics: Sequence[Mapping[str, tuple[torch.Tensor, ...]]],
+                     blend: Sequence[float] | None) -> dict[str, tuple[torch.Tensor, ...]]:
+    """Per layer, the statistics of several style images mixed with ``blend`` weights
+    (normalized to sum to 1; None: equal)."""
+    blend = [1.0] * len(statistics) if blend is None else list(blend)
+    total = sum(blend)
+    targets: dict[str, tuple[torch.Tensor, ...]] = {}
+    for image_statistics, weight in zip(statistics, blend, strict=True):
+        for name, statistic in image_statistics.items():
+            scaled = tuple(part * (weight / total) for part in statistic)
+            previous = targets.get(name)
+            targets[name] = scaled if previous is None else tuple(
+                a + b for a, b in zip(previous, scaled, strict=True))
+    return targets
+
+
 def weighted_gram(features: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """G / M for features (B, N, H, W); with ``weights`` (B or 1, 1, H, W) a guided Gram matrix:
     sum_m w_m F_m F_m^T / sum_m w_m, the second moment over a (soft) region only."""
@@ -127,8 +149,13 @@ def weighted_gram(features: torch.Tensor, weights: torch.Tensor | None = None) -
     return (flat * w) @ flat.transpose(1, 2) / w.sum().clamp_min(1e-8)
 
 
+STD_EPS = 1e-5
+"""Added to each channel's variance before the square root (a flat channel's deviation has a
+gradient)."""
+
+
 def mean_std(features: torch.Tensor, weights: torch.Tensor | None = None,
-             eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+             eps: float = STD_EPS) -> tuple[torch.Tensor, torch.Tensor]:
     """Each channel's mean and standard deviation, (B, N) each, over all positions or over the
     positions weighted by ``weights`` (B or 1, 1, H, W)."""
     flat = features.flatten(2).float()
@@ -204,12 +231,8 @@ class PerceptualLoss:
                  precision: str = "float32"):
         if style_loss not in STYLE_STATISTICS:
             raise ValueError(f"unknown style statistic '{style_loss}'")
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown precision '{precision}'")
         self.precision = precision
-        # a bfloat16 copy of the weights rather than autocast, which casts every weight again at
-        # every evaluation (measured 8% of a 512 px evaluation)
-        self.network = vgg if precision == "float32" else copy.deepcopy(vgg).to(torch.bfloat16)
+        self.network = in_number_format(vgg, precision)
         self.content_layer = content_layer
         self.style_layers = list(style_layers)
         self.content_weight = content_weight
@@ -236,26 +259,28 @@ class PerceptualLoss:
         """Take the content target P from ``image`` (RGB 0..1)."""
         if self.content_layer:
             target = self.features(image, [self.content_layer])[self.content_layer]
-            self.content_target = target.float()
+            self.use_content_target(target)
+
+    def use_content_target(self, target: torch.Tensor) -> None:
+        """Take P as computed (e.g. tile by tile)."""
+        self.content_target = target.float()
 
     @torch.no_grad()
     def _targets(self, images: Sequence[torch.Tensor],
                  blend: Sequence[float] | None) -> dict[str, tuple[torch.Tensor, ...]]:
-        blend = [1.0] * len(images) if blend is None else list(blend)
-        total = sum(blend)
-        targets: dict[str, tuple[torch.Tensor, ...]] = {}
-        for image, weight in zip(images, blend, strict=True):
+        statistics = []
+        for image in images:
             features = self.features(image, self.style_layers)
-            for name in self.style_layers:
-                statistic = style_statistic(features[name], self.style_loss)
-                scaled = tuple(part * (weight / total) for part in statistic)
-                previous = targets.get(name)
-                targets[name] = scaled if previous is None else tuple(
-                    a + b for a, b in zip(previous, scaled, strict=True))
+            statistics.append({name: style_statistic(features[name], self.style_loss)
+                               for name in self.style_layers})
+        targets = blend_statistics(statistics, blend)
+        self._weigh_layers(targets)
+        return targets
+
+    def _weigh_layers(self, targets: Mapping[str, tuple[torch.Tensor, ...]]) -> None:
         channels = {name: targets[name][0].shape[1] for name in self.style_layers}
         self.layer_weights = style_layer_weights(self.style_layers, self.layer_weights_spec,
                                                  channels)
-        return targets
 
     @torch.no_grad()
     def set_style(self, images: Sequence[torch.Tensor],
@@ -264,7 +289,12 @@ class PerceptualLoss:
         ``blend`` weights (normalized to sum to 1)."""
         if not self.style_layers:
             return
-        targets = self._targets(images, blend)
+        self.use_style_targets(self._targets(images, blend))
+
+    def use_style_targets(self, targets: Mapping[str, tuple[torch.Tensor, ...]]) -> None:
+        """Take whole-image style targets as computed (blended statistics per layer, e.g.
+        summed tile by tile), and the layer weights that go with them."""
+        self._weigh_layers(targets)
         self.style_targets = {name: value[0] if len(value) == 1 else value
                               for name, value in targets.items()}
         self.regions = []
@@ -322,6 +352,11 @@ class PerceptualLoss:
             total = total + self.style_weight * style
             terms.style = float(style.detach())
         return self.add_smoothness(image, total, terms)
+
+    @torch.no_grad()
+    def style_value(self, image: torch.Tensor) -> float:
+        """L_style of ``image`` (without beta) against the current targets."""
+        return self(image)[1].style
 
     def add_smoothness(self, image: torch.Tensor, total: torch.Tensor,
                        terms: LossTerms) -> tuple[torch.Tensor, LossTerms]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from painterly.errors import UserError
+from painterly.options import OptionError
+from painterly.style.tiling import DEFAULT_HALO
 
 EVALUATION_BYTES_PER_PIXEL = 2400
 """Activations kept for the backward pass of one evaluation (measured 2.1-2.2 KB, plus margin)."""
@@ -32,9 +33,10 @@ CONTENT_TARGET_BYTES_PER_PIXEL = 512 * 4 // 64
 
 MIN_TILE = 128
 DEFAULT_TILE = 512
-"""Core size of a tile (pixels); the halo adds 80 px on each side for relu5_1."""
+"""Core size of a tile (pixels); the halo adds :data:`HALO` px on each side."""
 
-HALO = 80
+HALO = DEFAULT_HALO
+"""Context around a tile for the default layers (80 px for relu5_1: see painterly.tiling)."""
 
 
 def _meminfo(key: str) -> int | None:
@@ -174,10 +176,10 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
             width, height, method, histories[-1], tiles[-1], style_pixels)
         need = (f"about {smallest / 2**30:.1f} GB of memory but only "
                 f"{limit / 2**30:.1f} GB can be used")
-    raise UserError(
-        f"a {width}x{height} result needs {need}; try --size {fitting}"
-        + (" or --optimizer adam" if method != "adam" else "")
-        + " (or free some memory / raise --max-memory)")
+    raise OptionError(
+        "size", f"is too large here: a {width}x{height} result needs {need}; try {fitting}"
+        + (" or the adam optimizer" if method != "adam" else "")
+        + " (or free some memory / raise the memory limit)")
 
 
 __all__ = ["MemoryPlan", "activation_bytes", "available_bytes", "default_limit", "device_bytes",

@@ -3,7 +3,7 @@
 A preset only fills in the settings the user did not give: ``transfer(..., preset="johnson",
 steps=200)`` runs jcjohnson/neural-style's settings with 200 evaluations.
 
-Weights are converted to painterly's normalization (README, "The losses and their
+Weights are converted to painterly's normalization (docs/controls.md, "The losses and their
 normalization"); the conversions are exact for the default layers:
 
 * Gatys' notebook (leongatys/PytorchNeuralStyleTransfer): content ``mean (F-P)^2`` on relu4_2
@@ -48,7 +48,7 @@ class Preset:
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
     Preset("painterly", "painterly's defaults: coarse to fine from 256 px, bounded L-BFGS, "
            "content init, equal layer weights, alpha 1, beta 1e3",
-           "this project (README)", {}),
+           "this project (docs/controls.md)", {}),
     Preset("gatys", "Gatys' own PyTorch notebook: 1e3/N^2 layer weights, L-BFGS, content init, "
            "500 evaluations at one scale",
            "leongatys/PytorchNeuralStyleTransfer (field notes 1.2, 3.5)",

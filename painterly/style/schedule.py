@@ -4,7 +4,7 @@ a time budget becomes step counts.
 The ladder divides the target size by ``ratio`` (2 by default: each rung has a quarter of the
 pixels of the next) down to ``min_size``. Step counts taper geometrically from ``coarse_steps``
 at the smallest rung to ``steps`` at the final one. The defaults were chosen by measurement
-(benchmarks/tune_schedule.py and benchmarks/speed.py, README "Speed and large images"): every jump
+(benchmarks/tune_schedule.py and benchmarks/speed.py, docs/performance.md): every jump
 to a larger size costs a few evaluations to recover from the upsampling, so one jump of 2 beat
 two of sqrt(2) at equal time, and full-size evaluations buy more than coarse ones, so the
 smallest rung gets few (10) and the final one most (70). The coarse rungs still matter for the
@@ -148,5 +148,53 @@ def fit_budget(rungs: Sequence[Rung], seconds: float, cost: CostModel, *,
     return planned + [Rung(r.size, 0) for r in rungs[kept:]]
 
 
-__all__ = ["CostModel", "Rung", "build", "fit_budget", "ladder", "measure_cost",
+class Budget:
+    """The clock of one run: its deadline (with a time budget), the cost model measured so far,
+    each rung's allotment and the time left. Without a budget it still learns the cost, for
+    the ETA."""
+
+    ALLOTMENT_SLACK = 1.1
+    """A rung under a budget may overrun its predicted time by this factor before it ends."""
+
+    def __init__(self, seconds: float | None):
+        self.start = time.perf_counter()
+        self.deadline = None if seconds is None else self.start + seconds
+        self.cost: CostModel | None = None
+
+    @property
+    def timed(self) -> bool:
+        return self.deadline is not None
+
+    @property
+    def needs_measurement(self) -> bool:
+        """Under a budget, before anything was measured: two evaluations plan the run."""
+        return self.timed and self.cost is None
+
+    def left(self, now: float | None = None) -> float:
+        """Seconds to the deadline (never negative)."""
+        return max(0.0, self.deadline - (time.perf_counter() if now is None else now))
+
+    def measure(self, evaluate: Callable[[torch.Tensor], object], image: torch.Tensor) -> None:
+        self.cost = measure_cost(evaluate, image)
+
+    def refit(self, rungs: list[Rung], index: int, *, at_least_one: bool = True) -> None:
+        """Re-plan the step counts of ``rungs[index:]`` to fill the time left."""
+        rungs[index:] = fit_budget(rungs[index:], self.deadline - time.perf_counter(), self.cost,
+                                   at_least_one=at_least_one)
+
+    def allotment(self, rung: Rung, last: bool) -> float | None:
+        """Seconds a rung may take before it ends early so as not to starve the larger rungs
+        (None: no limit; the final rung runs to the deadline instead)."""
+        if not self.timed or self.cost is None or last:
+            return None
+        return self.cost.rung(rung) * self.ALLOTMENT_SLACK
+
+    def record(self, pixels: int, evaluations: int, seconds: float) -> None:
+        """Learn the cost from a finished rung."""
+        if self.cost is None:
+            self.cost = CostModel(1.0)
+        self.cost.update(pixels, evaluations, seconds)
+
+
+__all__ = ["Budget", "CostModel", "Rung", "build", "fit_budget", "ladder", "measure_cost",
            "predicted_seconds", "taper"]

@@ -5,10 +5,14 @@ relu5_1); each tile is evaluated with a halo of context around it at least as wi
 receptive field's radius, and only the features of its own core positions count. Because the
 core positions of the tiles partition the feature maps of the whole image:
 
-* the whole image's Gram matrix is the sum of the cores' Gram matrices (first pass, no autograd);
+* the whole image's Gram matrix is the sum of the cores' Gram matrices (first pass, no autograd),
+  and so are the sums behind each channel's mean and deviation (the ``meanstd`` statistic);
 * the content loss is the sum of the cores' content losses;
 * the gradient of the whole objective is the sum of the tiles' gradients: each tile back-propagates
-  ``sum(dE/dG * G_core)`` with ``dE/dG`` computed from the whole image's Gram (second pass).
+  ``sum(dE/dG * G_core)`` with ``dE/dG`` computed from the whole image's Gram (second pass); for
+  ``meanstd``, ``sum(a F + b/2 (F - mean)^2)`` with ``a``, ``b`` from the distance's gradient.
+
+Masks (guided statistics) are not split over tiles: a run that needs tiles refuses them.
 
 The result equals the untiled evaluation up to float rounding: there are no seams to blend
 because nothing is approximated. Memory is that of one tile plus the image and its targets.
@@ -22,14 +26,18 @@ from dataclasses import dataclass
 
 import torch
 
-from painterly.nets.vgg import LAYER_NAMES
+from painterly.nets.vgg import DEFAULT_STYLE_LAYERS, LAYER_NAMES
 from painterly.style.losses import (
     REFERENCE_PIXELS,
+    STD_EPS,
     LossTerms,
     PerceptualLoss,
+    blend_statistics,
     content_loss,
     gram_matrix,
-    style_layer_weights,
+    statistic_loss,
+    style_layer_gradient,
+    style_layer_loss,
 )
 
 
@@ -75,6 +83,17 @@ class Tile:
         """Where the core's features lie in the whole image's feature map."""
         return (slice(self.y0 // stride, self.y1 // stride),
                 slice(self.x0 // stride, self.x1 // stride))
+
+
+def aligned_halo(deepest: str) -> int:
+    """Context evaluated around a tile for features up to layer ``deepest``: the receptive
+    radius, rounded up to the grid's alignment (what :func:`grid` uses)."""
+    align = max(16, layer_stride(deepest))
+    return math.ceil(receptive_radius(deepest) / align) * align
+
+
+DEFAULT_HALO = aligned_halo(DEFAULT_STYLE_LAYERS[-1])
+"""The halo for the default layers (relu5_1: 80 px); the memory plan assumes it."""
 
 
 def grid(height: int, width: int, tile: int, halo: int, align: int = 16) -> list[Tile]:
@@ -146,6 +165,31 @@ class TiledLoss:
         return {name: grams[name] / positions[name] for name in grams}
 
     @torch.no_grad()
+    def _mean_std(self, image: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Whole-image channel means and deviations, from sums over the cores (in float64)."""
+        sums: dict[str, torch.Tensor] = {}
+        squares: dict[str, torch.Tensor] = {}
+        positions: dict[str, int] = {}
+        for _, cores in self._windows(image, self.loss.style_layers):
+            for name, core in cores.items():
+                flat = core.flatten(2).double()
+                sums[name] = sums.get(name, 0) + flat.sum(-1)
+                squares[name] = squares.get(name, 0) + flat.pow(2).sum(-1)
+                positions[name] = positions.get(name, 0) + flat.shape[-1]
+        statistics = {}
+        for name, total in sums.items():
+            mean = total / positions[name]
+            variance = (squares[name] / positions[name] - mean.pow(2)).clamp_min(0)
+            statistics[name] = (mean.float(), (variance + STD_EPS).sqrt().float())
+        return statistics
+
+    def _statistics(self, image: torch.Tensor) -> dict[str, tuple[torch.Tensor, ...]]:
+        """The style statistic of the whole image per layer: ``(G / M,)`` or ``(mean, std)``."""
+        if self.loss.style_loss == "gram":
+            return {name: (gram,) for name, gram in self._grams(image).items()}
+        return self._mean_std(image)
+
+    @torch.no_grad()
     def set_content(self, image: torch.Tensor) -> None:
         name = self.loss.content_layer
         if not name:
@@ -158,23 +202,18 @@ class TiledLoss:
                 target = core.new_zeros(*core.shape[:2], image.shape[-2] // stride,
                                         image.shape[-1] // stride, dtype=torch.float32)
             target[(..., *tile.place(stride))] = core
-        self.loss.content_target = target
+        self.loss.use_content_target(target)
 
     @torch.no_grad()
     def set_style(self, images: Sequence[torch.Tensor],
                   blend: Sequence[float] | None = None) -> None:
         if not self.loss.style_layers:
             return
-        blend = [1.0] * len(images) if blend is None else list(blend)
-        total = sum(blend)
-        targets: dict[str, torch.Tensor] = {}
-        for image, weight in zip(images, blend, strict=True):
-            for name, gram in self._grams(image).items():
-                targets[name] = targets.get(name, 0) + gram * (weight / total)
-        self.loss.style_targets = targets
-        channels = {name: targets[name].shape[-1] for name in self.loss.style_layers}
-        self.loss.layer_weights = style_layer_weights(
-            self.loss.style_layers, self.loss.layer_weights_spec, channels)
+        statistics = [self._statistics(image) for image in images]
+        self.loss.use_style_targets(blend_statistics(statistics, blend))
+
+    def set_regions(self, images: Sequence[torch.Tensor | None], guides: torch.Tensor) -> None:
+        raise ValueError("tiled evaluation does not support style regions (masks)")
 
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, LossTerms]:
         loss = self.loss
@@ -182,20 +221,23 @@ class TiledLoss:
         pixels = image.shape[-1] * image.shape[-2]
         with torch.no_grad():
             x = image.detach()
-            coefficients: dict[str, torch.Tensor] = {}
+            coefficients: dict[str, torch.Tensor | tuple[torch.Tensor, ...]] = {}
             value = x.new_zeros(())
             if loss.style_weight and loss.style_layers:
                 style = x.new_zeros(())
-                for name, gram in self._grams(x).items():
-                    difference = gram - loss.style_targets[name]
-                    channels = gram.shape[-1]
-                    positions = self._positions(x, name)
-                    layer = difference.pow(2).sum() / (4 * channels**2)
+                for name, statistic in self._statistics(x).items():
+                    target = loss.style_targets[name]
+                    factor = loss.style_weight * loss.layer_weights[name]
+                    if loss.style_loss == "gram":
+                        gram, channels = statistic[0], statistic[0].shape[-1]
+                        layer = style_layer_loss(gram, target, channels, 1)
+                        coefficients[name] = style_layer_gradient(
+                            gram, target, channels, self._positions(x, name), factor)
+                    else:
+                        layer, coefficients[name] = self._moment_coefficients(
+                            statistic, target, self._positions(x, name), factor)
                     terms.per_layer[name] = float(layer)
                     style += loss.layer_weights[name] * layer
-                    # d(beta * w * E)/dG for the unnormalized Gram G (gram here is G / M)
-                    coefficients[name] = (loss.style_weight * loss.layer_weights[name] * 2
-                                          / (4 * channels**2) / positions) * difference
                 value += loss.style_weight * style
                 terms.style = float(style)
             content_scale = loss.content_weight * REFERENCE_PIXELS / pixels \
@@ -210,7 +252,12 @@ class TiledLoss:
                 surrogate = window.new_zeros(())
                 for name, coefficient in coefficients.items():
                     core = tile.core(features[name], self.strides[name])
-                    surrogate = surrogate + (gram_matrix(core) * coefficient).sum()
+                    if isinstance(coefficient, torch.Tensor):  # dE/dG
+                        surrogate = surrogate + (gram_matrix(core) * coefficient).sum()
+                    else:  # a, b/2 and the mean, per channel
+                        a, half_b, mean = (c[..., None, None] for c in coefficient)
+                        f = core.float()
+                        surrogate = surrogate + (f * a).sum() + ((f - mean).pow(2) * half_b).sum()
                 if content_scale:
                     name = loss.content_layer
                     core = tile.core(features[name], self.strides[name])
@@ -225,15 +272,31 @@ class TiledLoss:
             value = value + loss.content_weight * terms.content
         return loss.add_smoothness(image, _Precomputed.apply(image, value, gradient), terms)
 
+    @staticmethod
+    def _moment_coefficients(statistic: tuple[torch.Tensor, ...], target: tuple[torch.Tensor, ...],
+                             positions: int, factor: float
+                             ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """E_l of (mean, std) and what each tile back-propagates for ``factor * E_l``: with
+        dE/dF = dE/dmean / M + dE/dstd (F - mean) / (M std), the surrogate
+        sum(a F + b/2 (F - mean)^2) has that gradient for a = dE/dmean / M, b = dE/dstd / (M std).
+        The distance's own gradient comes from autograd: it is written once, in losses."""
+        mean, std = (part.detach().clone().requires_grad_(True) for part in statistic)
+        with torch.enable_grad():
+            layer = statistic_loss((mean, std), target, "meanstd")
+            d_mean, d_std = torch.autograd.grad(layer, (mean, std))
+        return layer.detach(), (factor * d_mean / positions,
+                                factor * d_std / (2 * positions * std.detach()), mean.detach())
+
     @torch.no_grad()
     def style_value(self, image: torch.Tensor) -> float:
-        """L_style of ``image`` (without beta), from its whole-image Gram matrices."""
+        """L_style of ``image`` (without beta), from its whole-image statistics."""
         loss = self.loss
         total = 0.0
-        for name, gram in self._grams(image).items():
-            difference = gram - loss.style_targets[name]
+        for name, statistic in self._statistics(image).items():
+            target = loss.style_targets[name]
+            target = (target,) if isinstance(target, torch.Tensor) else target
             total += loss.layer_weights[name] * float(
-                difference.pow(2).sum() / (4 * gram.shape[-1] ** 2))
+                statistic_loss(statistic, target, loss.style_loss))
         return total
 
     def _positions(self, image: torch.Tensor, name: str) -> int:

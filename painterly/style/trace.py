@@ -90,7 +90,7 @@ def build_trace(result, content, styles: Sequence, *, output: str | os.PathLike 
         "result": {"size": list(result.image.size), "evaluations": result.evaluations,
                    "seconds": round(result.seconds, 4), "interrupted": result.interrupted,
                    "terms": terms},
-        "evaluations": result.history,
+        "evaluations": [event.record() for event in result.history],
     }
 
 

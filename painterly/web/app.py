@@ -23,8 +23,9 @@ from starlette.staticfiles import StaticFiles
 
 from painterly.errors import UserError
 from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_names
-from painterly.lecture.experiments import CONTENT_LAYERS, STYLE_LAYERS
+from painterly.lecture.experiments import CONTENT_LAYERS, STYLE_LAYERS, ReconstructionOptions
 from painterly.nets.vgg import CONV_NAMES, LAYER_NAMES
+from painterly.options import OptionError
 from painterly.web import jsonio, lab
 from painterly.web.openapi import openapi_spec
 from painterly.web.options import (
@@ -34,7 +35,6 @@ from painterly.web.options import (
     RECONSTRUCTION_SUGGESTED,
     SUGGESTED,
     option_fields,
-    reconstruction_fields,
 )
 from painterly.web.runs import FINAL_STATES, QueueFull, RunManager
 from painterly.web.storage import DataFolder, UploadLimitReached, preview_of_example
@@ -57,8 +57,10 @@ SECURITY_HEADERS = {
 }
 
 
-def error(message: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def error(message: str, status: int = 400, field: str | None = None) -> JSONResponse:
+    """An error response: one line for the user, and the form field it is about (if any)."""
+    body = {"error": message} if field is None else {"error": message, "field": field}
+    return JSONResponse(body, status_code=status)
 
 
 class RequestRefused(Exception):
@@ -183,7 +185,7 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
                        "max_uploads": folder.max_uploads, "max_queued": manager.max_queued,
                        "max_concurrent": manager.max_concurrent},
             "layers": list(LAYER_NAMES), "conv_layers": list(CONV_NAMES),
-            "reconstruction": {"fields": reconstruction_fields(),
+            "reconstruction": {"fields": option_fields(ReconstructionOptions),
                                "suggested": RECONSTRUCTION_SUGGESTED,
                                "content_layers": list(CONTENT_LAYERS),
                                "style_layers": list(STYLE_LAYERS),
@@ -250,6 +252,8 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
                                           body.get("kind"))
         except QueueFull as problem:
             return error(str(problem), 429)
+        except OptionError as problem:
+            return error(str(problem), 400, problem.field)
         except UserError as problem:
             return error(str(problem), 400)
         return JSONResponse(manager.describe(run), status_code=201)

@@ -24,7 +24,8 @@ from painterly.errors import UserError
 from painterly.io import images
 from painterly.io.files import finite, write_json
 from painterly.lecture import experiments
-from painterly.style.transfer import Progress, transfer
+from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
+from painterly.style.transfer import transfer
 from painterly.web import jsonio
 from painterly.web.options import RUN_KINDS, parse_options, parse_reconstruction_options
 from painterly.web.storage import DataFolder, check_id, new_id
@@ -137,25 +138,13 @@ def _finite(value: float, digits: int = 2) -> float | None:
     return round(value, digits) if math.isfinite(value) else None
 
 
-def _progress_dict(event: Progress) -> dict:
-    return {"scale": event.scale + 1, "scales": event.scales, "width": event.size[0],
+def _progress_dict(event: Evaluated) -> dict:
+    return {"scale": event.rung + 1, "scales": event.rungs, "width": event.size[0],
             "height": event.size[1], "step": event.step, "steps": event.steps,
             "done": event.done, "total": event.total, "loss": event.terms.total,
             "content_loss": event.terms.content, "style_loss": event.terms.style,
             "elapsed": round(event.elapsed, 2),
             "eta": None if event.eta is None else round(event.eta, 1)}
-
-
-def _parts(run: Run) -> list[str]:
-    """The reconstructions of a reconstruction run, named by their layers ('relu1_1+relu2_1');
-    empty for a transfer."""
-    if run.kind == "transfer":
-        return []
-    layers = run.options["layers"]
-    if run.kind == "reconstruct-content":
-        return list(layers)
-    sets = experiments.cumulative(layers) if run.options.get("cumulative") else [layers]
-    return ["+".join(names) for names in sets]
 
 
 class RunManager:
@@ -328,38 +317,32 @@ class RunManager:
         folder = self.folder.runs_dir / run.id
         last_image = 0.0
         last_save = time.monotonic()
-        parts = _parts(run)
-        part, last_step = 0, 0
+        part: dict = {}
 
-        def on_progress(event: Progress) -> None:
-            nonlocal last_save, part, last_step
-            run.progress = _progress_dict(event)
-            if parts:  # which reconstruction of the figure: the step count starts again
-                if event.step <= last_step or part == 0:
-                    part = min(part + 1, len(parts))
-                last_step = event.step
-                run.progress |= {"part": part, "parts": len(parts), "layers": parts[part - 1]}
+        def on_event(event: Event) -> None:
+            nonlocal last_save, last_image
             now = time.monotonic()
-            save = now - last_save >= self.snapshot_seconds
-            if save:
-                last_save = now
-            self._touch(run, save=save)
-
-        def on_snapshot(image: torch.Tensor, label: str) -> None:
-            nonlocal last_image
-            now = time.monotonic()
-            if label.startswith("step") and now - last_image < self.snapshot_seconds:
-                return
-            last_image = now
-            images.save_image(image, folder / "current.png")
-            run.image_version += 1
-            self._touch(run)
+            if isinstance(event, PartStarted):  # which reconstruction of the figure
+                part.update(part=event.part, parts=event.parts, layers=event.label)
+            elif isinstance(event, Evaluated):
+                run.progress = _progress_dict(event) | part
+                save = now - last_save >= self.snapshot_seconds
+                if save:
+                    last_save = now
+                self._touch(run, save=save)
+            elif isinstance(event, Snapshot) and event.kind != "final":
+                if event.kind == "periodic" and now - last_image < self.snapshot_seconds:
+                    return
+                last_image = now
+                images.save_image(event.image, folder / "current.png")
+                run.image_version += 1
+                self._touch(run)
 
         try:
             if run.kind == "transfer":
-                picture = self._transfer(run, on_progress, on_snapshot)
+                picture = self._transfer(run, on_event)
             else:
-                picture = self._reconstruct(run, on_progress, on_snapshot)
+                picture = self._reconstruct(run, on_event)
         except UserError as error:
             self._finish(run, "failed", str(error))
             return
@@ -372,12 +355,12 @@ class RunManager:
         else:
             self._finish(run, "cancelled" if run.stop.is_set() else "done", None)
 
-    def _transfer(self, run: Run, on_progress, on_snapshot) -> torch.Tensor:
+    def _transfer(self, run: Run, on_event) -> torch.Tensor:
         """A style transfer; its result (the picture) goes into ``run.result``."""
         content = self.folder.resolve_image(run.content)
         styles = [self.folder.resolve_image(style) for style in run.styles]
-        result = transfer(content, styles, progress=on_progress, snapshot=on_snapshot,
-                          save_every=1, should_stop=run.stop.is_set, **run.options)
+        result = transfer(content, styles, on_event=on_event, save_every=1,
+                          should_stop=run.stop.is_set, **run.options)
         terms = result.terms
         run.result = {"width": result.image.width, "height": result.image.height,
                       "evaluations": result.evaluations, "seconds": round(result.seconds, 2),
@@ -386,7 +369,7 @@ class RunManager:
                       "style_loss": terms.style if terms else None}
         return result.tensor
 
-    def _reconstruct(self, run: Run, on_progress, on_snapshot) -> Image.Image:
+    def _reconstruct(self, run: Run, on_event) -> Image.Image:
         """A content or style reconstruction figure (one or more reconstructions from white
         noise, after the original), as ``painterly reconstruct-content/-style --grid`` makes."""
         options = dict(run.options)
@@ -394,8 +377,7 @@ class RunManager:
         cumulative = options.pop("cumulative", False)
         image = self.folder.resolve_image(run.content)
         started = time.perf_counter()
-        callbacks = {"progress": on_progress, "snapshot": on_snapshot,
-                     "should_stop": run.stop.is_set}
+        callbacks = {"on_event": on_event, "snapshots": True, "should_stop": run.stop.is_set}
         if run.kind == "reconstruct-content":
             results = experiments.reconstruct_content(image, layers, **callbacks, **options)
             what = "content"

@@ -16,7 +16,7 @@ const views = {
 };
 const viewOf = (run) => views[!run.kind || run.kind === "transfer" ? "transfer" : "reconstruct"];
 const FINAL = ["done", "cancelled", "failed", "interrupted"];
-const SKIP_FIELDS = ["style_weight"];  // set by the balance slider
+const bySlider = (field) => field.control === "slider";  // strength: the balance slider
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
@@ -186,17 +186,16 @@ function readField(field) {
   const parts = text.split(",").map((part) => part.trim()).filter(Boolean);
   if (field.kind === "list") return parts;
   if (field.kind === "numbers") return parts.map(Number);
-  if (field.name === "layer_weights" && !field.choices.includes(text)) return parts.map(Number);
+  if ((field.kinds || []).includes("numbers") && !(field.choices || []).includes(text)) return parts.map(Number);
   return text;
 }
 
-function styleWeight() {
-  const field = state.fields.find((f) => f.name === "style_weight");
-  return field.default * Math.pow(10, Number($("balance").value));
+function strength() {
+  return Math.pow(10, Number($("balance").value));
 }
 
 function showBalance() {
-  $("balance-value").textContent = `(style weight ${Number(styleWeight().toPrecision(2))})`;
+  $("balance-value").textContent = `(style strength ${Number(strength().toPrecision(2))})`;
 }
 
 async function loadOptions() {
@@ -205,7 +204,12 @@ async function loadOptions() {
   state.limits = options.limits;
   state.suggested = options.suggested;
   for (const field of state.fields) {
-    if (SKIP_FIELDS.includes(field.name)) continue;
+    if (bySlider(field)) {
+      $("balance").min = String(Math.log10(field.min));
+      $("balance").max = String(Math.log10(field.max));
+      $("balance").title = field.help;
+      continue;
+    }
     $(field.section === "main" ? "main-fields" : "advanced-fields").append(fieldInput(field));
   }
   $("balance").addEventListener("input", showBalance);
@@ -218,11 +222,11 @@ async function loadOptions() {
 function collectOptions() {
   const options = {};
   for (const field of state.fields) {
-    if (SKIP_FIELDS.includes(field.name)) continue;
+    if (bySlider(field)) continue;
     const value = readField(field);
     if (JSON.stringify(value) !== JSON.stringify(field.default)) options[field.name] = value;
   }
-  if (Number($("balance").value) !== 0) options.style_weight = styleWeight();
+  if (Number($("balance").value) !== 0) options.strength = strength();
   return options;
 }
 
@@ -450,13 +454,13 @@ function useSettings(run) {
   state.content = imageItem(run, run.content);
   state.styles = run.styles.map((ref) => imageItem(run, ref));
   for (const field of state.fields) {
-    if (SKIP_FIELDS.includes(field.name)) continue;
+    if (bySlider(field)) continue;
     setField(field, field.name in run.options ? run.options[field.name] : field.default);
   }
-  const weight = state.fields.find((f) => f.name === "style_weight");
-  const given = run.options.style_weight;
-  const balance = given ? Math.log10(given / weight.default) : 0;
-  $("balance").value = String(Math.max(-2, Math.min(2, Math.round(balance * 10) / 10)));
+  const given = run.options.strength;
+  const balance = given ? Math.log10(given) : 0;
+  const [low, high] = [Number($("balance").min), Number($("balance").max)];
+  $("balance").value = String(Math.max(low, Math.min(high, Math.round(balance * 10) / 10)));
   showBalance();
   showThumbs();
   $("settings").scrollIntoView();

@@ -93,7 +93,8 @@ def load_image(data: bytes) -> None:
 
 def load_mask(data: bytes) -> None:
     """A mask for two styles on an 8x6 content image."""
-    guides.load_mask(_as_file(data, "mask"), 2, (8, 6))
+    mask = images.load_image(_as_file(data, "mask"), what="mask", max_pixels=MAX_FUZZ_PIXELS)
+    guides.load_mask(mask, 2, (8, 6))
 
 
 def load_init(data: bytes) -> None:

@@ -35,13 +35,11 @@ def test_a_gzip_bomb_is_never_inflated_past_its_header(tmp_path):
     path.write_bytes(gzip_bomb(header, 256 << 20))  # 256 MB of zeros in 250 kB
     assert path.stat().st_size < 300_000
     tracemalloc.start()
-    started = time.perf_counter()
     with pytest.raises(UserError, match="unexpected bytes after the 60000x28x28 values"):
         mnist.read_images(path)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 2 * 60_000 * 28 * 28 + (4 << 20)  # the declared 47 MB (and its copy), no more
-    assert time.perf_counter() - started < 5
 
 
 def test_a_header_declaring_too_much_is_refused_before_decompressing(tmp_path):

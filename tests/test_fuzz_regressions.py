@@ -32,3 +32,26 @@ def test_weights_files_that_crashed(data, message):
         with pytest.raises(UserError, match=message) as raised:
             TARGETS["weights"].run(data)
     assert "\n" not in str(raised.value) and "weights_only" not in str(raised.value)
+
+
+def tiff_with_a_float_strip_offset() -> bytes:
+    """Found by benchmarks/fuzz.py --loader image: StripOffsets stored as FLOAT (type 11)."""
+    import struct
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 3), (1, 2, 3)).save(buffer, "TIFF")
+    data = bytearray(buffer.getvalue())
+    directory = struct.unpack("<I", data[4:8])[0]
+    for index in range(struct.unpack("<H", data[directory:directory + 2])[0]):
+        at = directory + 2 + 12 * index
+        if struct.unpack("<H", data[at:at + 2])[0] == 273:
+            data[at + 2:at + 4] = struct.pack("<H", 11)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("target", ["image", "mask", "init"])
+def test_an_image_pillow_trips_over_is_refused_as_damaged(target):
+    with pytest.raises(UserError, match="is damaged"):
+        TARGETS[target].run(tiff_with_a_float_strip_offset())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import struct
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -74,6 +75,7 @@ def load_image(source: ImageSource, *, what: str = "image",
                     f"{max_pixels / 1_000_000:g} megapixels: {path}"
                 )
             image.load()
+            return _normalize(image)
     except UserError:
         raise
     except UnidentifiedImageError:
@@ -83,7 +85,11 @@ def load_image(source: ImageSource, *, what: str = "image",
                         f"{max_pixels / 1_000_000:g} megapixels: {path}") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise UserError(f"{what} is damaged or truncated ({error}): {path}") from None
-    return _normalize(image)
+    except (TypeError, IndexError, KeyError, ArithmeticError, struct.error) as error:
+        # Pillow's decoders trip over some malformed headers (a TIFF strip offset stored as a
+        # float: TypeError): the file is damaged, not the program
+        raise UserError(f"{what} is damaged ({type(error).__name__} while decoding): "
+                        f"{path}") from None
 
 
 def _normalize(image: Image.Image) -> Image.Image:

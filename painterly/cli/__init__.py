@@ -4,23 +4,31 @@ both end a run early with its best result so far written)."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import errno
 import importlib
+import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 
-from painterly.cli.common import ArgumentParser
 from painterly.cli.options import flag_of
 from painterly.errors import UserError
 from painterly.options import OptionError
 
 COMMAND_MODULES = ("transfer", "video", "batch", "experiments", "digits", "serve")
+ENVIRONMENT_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EROFS, errno.EFBIG,
+                                errno.EACCES, errno.EPERM, errno.ENAMETOOLONG})
+"""Errors of the machine, not of painterly (a full disk, a failing drive, no permission): one
+line and exit code 2."""
 """Modules of this package that each add subcommands with ``register(subparsers)``."""
 
 
-def build_parser() -> ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    from painterly.cli.common import ArgumentParser  # imports torch: after main's Ctrl-C guard
+
     parser = ArgumentParser(
         prog="painterly",
         description="Neural style transfer (Gatys et al.) and the CNN lecture's experiments.",
@@ -54,10 +62,24 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _file_problem(error: OSError) -> str:
+    """``No space left on device: out.png``: the file the user named, not the temporary file
+    beside it that painterly writes first (``.out.png.x1y2.part``)."""
+    name = os.path.basename(str(error.filename or ""))
+    if name.startswith(".") and name.endswith(".part"):
+        name = name[1:].rsplit(".", 2)[0]
+    folder = os.path.dirname(str(error.filename or ""))
+    shown = os.path.join(folder, name) if name else ""
+    return f"{error.strerror or type(error).__name__}" + (f": {shown}" if shown else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:  # Ctrl-C while torch loads: one line too
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        print("painterly: interrupted", file=sys.stderr)
+        return 130
     try:
         with _terminate_as_interrupt():
             return args.run(args) or 0
@@ -73,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         if args.debug:
             raise
+        if isinstance(error, OSError) and error.errno in ENVIRONMENT_ERRORS:
+            print(f"painterly: error: {_file_problem(error)}", file=sys.stderr)
+            return 2
         print(f"painterly: internal error: {type(error).__name__}: {error} "
               "(rerun with --debug for the traceback)", file=sys.stderr)
         return 1

@@ -4,12 +4,18 @@ results (atomically) where the user asked. Option flags come from :mod:`painterl
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+from PIL import Image
 from tqdm import tqdm
 
+from painterly.errors import UserError
 from painterly.io import images
 from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
 
@@ -85,15 +91,38 @@ def say(message: str) -> None:
 
 def snapshot_writer(output: Path) -> Callable[[Event], None]:
     """A listener that writes snapshots: the best image after each scale replaces ``output``;
-    periodic ones go beside it as ``<stem>_NNNN<suffix>`` (the final result is the caller's)."""
+    periodic ones go beside it as ``<stem>_NNNN<suffix>`` (the final result is the caller's).
+    A snapshot that cannot be written (disk full) is skipped: the run goes on, and writing its
+    result says what is wrong."""
 
     def write(event: Event) -> None:
         if not isinstance(event, Snapshot):
             return
-        if event.kind == "periodic":
-            images.save_image(event.image, output.with_name(
-                f"{output.stem}_{event.step:04d}{output.suffix}"))
-        elif event.kind == "rung":
-            images.save_image(event.image, output)
+        with contextlib.suppress(OSError):
+            if event.kind == "periodic":
+                images.save_image(event.image, output.with_name(
+                    f"{output.stem}_{event.step:04d}{output.suffix}"))
+            elif event.kind == "rung":
+                images.save_image(event.image, output)
 
     return write
+
+
+def save_result(image: torch.Tensor | Image.Image, output: Path) -> Path:
+    """Write a command's result to ``output``; if that fails (disk full, I/O error), save it in
+    the temporary folder instead and say so in one line (UserError): a long run is never lost
+    to a full disk."""
+    try:
+        return images.save_image(image, output)
+    except OSError as error:
+        problem = error.strerror or type(error).__name__
+    handle, spare = tempfile.mkstemp(prefix=f"painterly-{output.stem}-", suffix=output.suffix)
+    os.close(handle)
+    try:
+        images.save_image(image, spare)
+    except OSError:
+        Path(spare).unlink(missing_ok=True)
+        raise UserError(f"cannot write {output}: {problem} (and no other place to save the "
+                        "result had room either)") from None
+    raise UserError(f"cannot write {output}: {problem}; the result was saved to {spare} "
+                    "instead")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from painterly.cli.common import ProgressBar, add_quiet, say
+from painterly.cli.common import ProgressBar, add_quiet, save_result, say
 from painterly.cli.options import add_option_fields, float_list, name_list, options_from_args
 from painterly.cli.transfer import add_transfer_options
 from painterly.errors import UserError
@@ -103,8 +103,9 @@ def _add_reconstruction_options(parser: argparse.ArgumentParser) -> None:
 def _check_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
     if args.output is None and args.grid is None:
         raise UserError("say where to write the result: --output FILE and/or --grid FIGURE")
-    output = images.check_output_path(args.output) if args.output else None
-    grid = images.check_output_path(args.grid) if args.grid else None
+    inputs = [getattr(args, "image", None)]
+    output = images.check_output_path(args.output, inputs) if args.output else None
+    grid = images.check_output_path(args.grid, inputs) if args.grid else None
     return output, grid
 
 
@@ -119,13 +120,13 @@ def _run_series(args: argparse.Namespace, what: str, compute, describe) -> int:
     for result in results:
         say(describe(result))
     if output:
-        images.save_image(results[-1].tensor, output)
+        save_result(results[-1].tensor, output)
         say(f"wrote {output} ({results[-1].image.width}x{results[-1].image.height})")
     if grid:
         steps = getattr(args, "steps", ReconstructionOptions.steps)
         heading = f"{what} from white noise, {results[0].image.width}x" \
                   f"{results[0].image.height}, {steps} steps"
-        images.save_image(experiments.reconstruction_figure(results, heading=heading), grid)
+        save_result(experiments.reconstruction_figure(results, heading=heading), grid)
         say(f"wrote {grid}")
     if any(result.interrupted for result in results):
         say("interrupted: the results are the best images so far")
@@ -201,7 +202,7 @@ def parse_sweep(text: str) -> tuple[str, tuple[float, ...]]:
 
 
 def run_grid(args: argparse.Namespace) -> int:
-    output = images.check_output_path(args.output)
+    output = images.check_output_path(args.output, [args.content, *args.styles])
     sweep = parse_sweep(args.sweep) if args.sweep else None
     bar = ProgressBar("grid", quiet=args.quiet)
     try:
@@ -209,7 +210,7 @@ def run_grid(args: argparse.Namespace) -> int:
                                          **options_from_args(args, TransferOptions))
     finally:
         bar.close()
-    images.save_image(result.figure, output)
+    save_result(result.figure, output)
     runs = len(result.results)
     if result.interrupted:
         say(f"interrupted after {runs} transfer(s): wrote the figure so far to {output}")

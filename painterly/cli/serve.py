@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import ipaddress
 import os
+import socket
 from pathlib import Path
 
 from painterly.cli.common import positive_int, say
@@ -49,6 +52,28 @@ def local_host_names(host: str) -> list[str] | None:
     return ["127.0.0.1", "localhost", "::1", "[::1]"] if loopback else None
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, before anything is printed or loaded: a busy port or an
+    unknown address is one line (UserError), not a traceback after "serving"."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as error:
+        raise UserError(f"cannot listen on {host}:{port}: unknown address "
+                        f"({getattr(error, 'strerror', None) or error})") from None
+    sock = socket.socket(family, kind, protocol)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        hint = " (another server is using it: pick another --port)" \
+            if error.errno == errno.EADDRINUSE else ""
+        raise UserError(f"cannot listen on {host}:{port}: {error.strerror or error}{hint}") \
+            from None
+    return sock
+
+
 def run_serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be between 1 and 65535, got {args.port}")
@@ -59,20 +84,19 @@ def run_serve(args: argparse.Namespace) -> int:
                         "pip install uvicorn starlette") from None
     from painterly.web import create_app
 
-    try:
-        app = create_app(args.data_dir, max_concurrent=args.max_concurrent or
-                         default_concurrency(), max_queued=args.max_queued,
-                         allowed_hosts=local_host_names(args.host))
-    except OSError as error:
-        raise UserError(f"cannot use data folder {args.data_dir}: {error.strerror}") from None
-    shown = f"[{args.host}]" if ":" in args.host else args.host
-    say(f"painterly: serving http://{shown}:{args.port}/ (data in {app.state.folder.root}; "
-        "Ctrl-C stops)")
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
-                            timeout_graceful_shutdown=3)
-    server = uvicorn.Server(config)
-    try:
-        server.run()
-    except OSError as error:
-        raise UserError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    sock = listening_socket(args.host, args.port)
+    with contextlib.closing(sock):
+        try:
+            app = create_app(args.data_dir, max_concurrent=args.max_concurrent or
+                             default_concurrency(), max_queued=args.max_queued,
+                             allowed_hosts=local_host_names(args.host))
+        except OSError as error:
+            raise UserError(f"cannot use data folder {args.data_dir}: "
+                            f"{error.strerror or error}") from None
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        say(f"painterly: serving http://{shown}:{args.port}/ (data in "
+            f"{app.state.folder.root}; Ctrl-C stops)")
+        config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
+                                timeout_graceful_shutdown=3)
+        uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from painterly.cli.common import ProgressBar, add_quiet, positive_int, say, snapshot_writer
+from painterly.cli.common import (
+    ProgressBar,
+    add_quiet,
+    positive_int,
+    save_result,
+    say,
+    snapshot_writer,
+)
 from painterly.cli.options import add_option_fields, options_from_args
 from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_path
 from painterly.io import images
@@ -64,13 +71,14 @@ def run_and_save(content, styles, output: Path, options: dict, *, quiet: bool,
                  save_every: int | None = None, write_trace: bool = False) -> int:
     """Run a transfer with a progress bar, write the result atomically (and its trace), report
     it."""
-    output = images.check_output_path(output)
+    output = images.check_output_path(output, [content, *styles, options.get("mask"),
+                                               options.get("init")])
     bar = ProgressBar("transfer", quiet=quiet, then=snapshot_writer(output))
     try:
         result = transfer(content, styles, on_event=bar, save_every=save_every or 0, **options)
     finally:
         bar.close()
-    images.save_image(result.tensor, output)
+    save_result(result.tensor, output)
     if write_trace:
         record = trace.build_trace(result, content, styles, output=output,
                                    mask=options.get("mask"))

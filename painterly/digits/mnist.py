@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
+import math
 import os
 import struct
 import tempfile
@@ -15,6 +17,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -63,48 +66,68 @@ class Split:
         return len(self.labels)
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's contents, decompressed if it is gzipped (recognized by its magic bytes)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise UserError(f"{path} is a folder, not an IDX file") from None
-    except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror or error}") from None
-    if not raw.startswith(GZIP_MAGIC):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as error:
-        raise UserError(f"{path}: broken or truncated gzip data ({error})") from None
+MAX_IDX_BYTES = 256 * 1024 * 1024
+"""Largest IDX data accepted (MNIST's training images are 47 MB): a header declaring more is
+refused before anything is decompressed."""
+CHUNK = 1 << 20
 
 
 def parse_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
     """Decode IDX bytes: magic (0, 0, type, dims), one big-endian uint32 per dimension, then the
     elements. Raises UserError naming exactly what is wrong."""
-    if len(data) < 4:
-        raise UserError(f"{name}: too short for an IDX header ({len(data)} bytes)")
-    zero1, zero2, type_code, dims = data[:4]
+    return _read_idx(io.BytesIO(data), name, len(data))
+
+
+def _read_idx(stream: BinaryIO, name: str, total: int | None,
+              max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """Read IDX data from ``stream``, never more than the header declares plus one byte (so a
+    decompression bomb is never inflated); ``total`` is the stream's length where known."""
+    head = _read_exactly(stream, 4)
+    if len(head) < 4:
+        raise UserError(f"{name}: too short for an IDX header ({len(head)} bytes)")
+    zero1, zero2, type_code, dims = head
     if zero1 or zero2 or type_code not in IDX_TYPES or dims == 0:
-        raise UserError(f"{name}: not an IDX file (magic number 0x{data[:4].hex()}; "
+        raise UserError(f"{name}: not an IDX file (magic number 0x{head.hex()}; "
                         "expected 0x0000TTDD with a type code TT and a dimension count DD)")
     header_size = 4 + 4 * dims
-    if len(data) < header_size:
-        raise UserError(f"{name}: header truncated ({len(data)} bytes, {dims} dimensions need "
-                        f"{header_size})")
-    shape = struct.unpack(f">{dims}I", data[4:header_size])
+    dimensions = _read_exactly(stream, 4 * dims)
+    if len(dimensions) < 4 * dims:
+        raise UserError(f"{name}: header truncated ({4 + len(dimensions)} bytes, {dims} "
+                        f"dimensions need {header_size})")
+    shape = struct.unpack(f">{dims}I", dimensions)
     dtype = IDX_TYPES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    actual = len(data) - header_size
-    if actual < expected:
-        raise UserError(f"{name}: truncated: the header promises {'x'.join(map(str, shape))} "
-                        f"values ({expected} bytes) but the file holds {actual} bytes of data")
-    if actual > expected:
-        raise UserError(f"{name}: {actual - expected} unexpected bytes after the "
-                        f"{'x'.join(map(str, shape))} values the header promises")
-    return np.frombuffer(data, dtype, offset=header_size).reshape(shape).copy()
+    shown = "x".join(map(str, shape))
+    expected = math.prod(shape) * dtype.itemsize
+    if expected > max_bytes:
+        raise UserError(f"{name}: the header declares {shown} values ({expected} bytes), more "
+                        f"than the limit of {max_bytes // (1024 * 1024)} MB")
+    buffer = bytearray(expected)
+    view, got = memoryview(buffer), 0
+    while got < expected:
+        count = stream.readinto(view[got:got + CHUNK])
+        if not count:
+            break
+        got += count
+    if got < expected:
+        held = got if total is None else total - header_size
+        raise UserError(f"{name}: truncated: the header promises {shown} values ({expected} "
+                        f"bytes) but the file holds {held} bytes of data")
+    if stream.read(1):
+        extra = "" if total is None else f"{total - header_size - expected} "
+        raise UserError(f"{name}: {extra}unexpected bytes after the {shown} values the header "
+                        "promises")
+    return np.frombuffer(buffer, dtype).reshape(shape).copy()
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes (fewer only at the end of the stream)."""
+    data = b""
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def encode_idx(array: np.ndarray) -> bytes:
@@ -133,9 +156,28 @@ def write_split(directory: str | Path, split: str, images: np.ndarray, labels: n
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """Read an IDX file (gzipped or not) into an array of the shape its header gives."""
+    """Read an IDX file (gzipped or not, recognized by its magic bytes) into an array of the
+    shape its header gives. Read as a stream: memory and decompression are bounded by what the
+    header declares (at most :data:`MAX_IDX_BYTES`)."""
     path = Path(path)
-    return parse_idx(_read_bytes(path), str(path))
+    try:
+        with open(path, "rb") as file:
+            if file.read(2) != GZIP_MAGIC:
+                file.seek(0)
+                return _read_idx(file, str(path), os.fstat(file.fileno()).st_size)
+            file.seek(0)
+            try:
+                with gzip.GzipFile(fileobj=file) as stream:
+                    return _read_idx(stream, str(path), None)
+            except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+                raise UserError(f"{path}: broken or truncated gzip data "
+                                f"({error or type(error).__name__})") from None
+    except FileNotFoundError:
+        raise UserError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder, not an IDX file") from None
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def read_images(path: str | Path) -> np.ndarray:

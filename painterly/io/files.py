@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -48,11 +49,26 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_json(path: str | os.PathLike, data: object, *, indent: int = 1) -> Path:
-    """Write ``data`` as UTF-8 JSON atomically (values JSON cannot hold become strings)."""
+    """Write ``data`` as strict UTF-8 JSON atomically: NaN and infinities become null (JSON has
+    no number for them; a strict reader would refuse the file), other values JSON cannot hold
+    become strings."""
     path = Path(path)
+    text = json.dumps(finite(data), indent=indent, default=str, allow_nan=False)
     with atomic_file(path) as stream:
-        stream.write((json.dumps(data, indent=indent, default=str) + "\n").encode("utf-8"))
+        stream.write((text + "\n").encode("utf-8"))
     return path
+
+
+def finite(value: object) -> object:
+    """``value`` with every non-finite float (NaN, ±inf) replaced by None, in nested dicts, lists
+    and tuples too."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
 
 
 def read_json(path: str | os.PathLike) -> dict | None:

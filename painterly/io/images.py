@@ -7,8 +7,11 @@ the same one-line errors (:class:`~painterly.errors.UserError`).
 from __future__ import annotations
 
 import io
+import math
 import os
+import struct
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +44,13 @@ def resolve_source(source: str | os.PathLike) -> Path:
     return path
 
 
-def load_image(source: ImageSource, *, what: str = "image") -> Image.Image:
+def load_image(source: ImageSource, *, what: str = "image",
+               max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
     """Load an image as 8-bit sRGB ``RGB``: EXIF orientation applied, alpha composited over white,
     grayscale / palette / CMYK / 16-bit converted, an embedded ICC profile converted to sRGB.
 
-    ``what`` names the input in error messages ("content image", "style image", ...).
+    ``what`` names the input in error messages ("content image", "style image", ...); a file
+    whose header claims more than ``max_pixels`` pixels is refused before it is decoded.
     """
     if isinstance(source, Image.Image):
         return _normalize(source)
@@ -60,25 +65,31 @@ def load_image(source: ImageSource, *, what: str = "image") -> Image.Image:
         raise UserError(f"{what} is an empty file: {path}")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's notes on odd files: not the user's concern
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path)
             width, height = image.size
-            if width * height > MAX_INPUT_PIXELS:
+            if width * height > max_pixels:
                 raise UserError(
                     f"{what} claims {width}x{height} pixels, more than the limit of "
-                    f"{MAX_INPUT_PIXELS // 1_000_000} megapixels: {path}"
+                    f"{max_pixels / 1_000_000:g} megapixels: {path}"
                 )
             image.load()
+            return _normalize(image)
     except UserError:
         raise
     except UnidentifiedImageError:
         raise UserError(f"{what} is not an image file Pillow can read: {path}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UserError(f"{what} claims more pixels than the limit of "
-                        f"{MAX_INPUT_PIXELS // 1_000_000} megapixels: {path}") from None
+                        f"{max_pixels / 1_000_000:g} megapixels: {path}") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise UserError(f"{what} is damaged or truncated ({error}): {path}") from None
-    return _normalize(image)
+    except (TypeError, IndexError, KeyError, ArithmeticError, struct.error) as error:
+        # Pillow's decoders trip over some malformed headers (a TIFF strip offset stored as a
+        # float: TypeError): the file is damaged, not the program
+        raise UserError(f"{what} is damaged ({type(error).__name__} while decoding): "
+                        f"{path}") from None
 
 
 def _normalize(image: Image.Image) -> Image.Image:
@@ -135,6 +146,15 @@ def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def smallest_long_side(width: int, height: int, min_side: int) -> int:
+    """The smallest long side at which an image of ``width`` x ``height`` keeps its short side at
+    least ``min_side`` px (a very wide banner needs a large one)."""
+    needed = max(min_side, math.ceil(min_side * max(width, height) / min(width, height)))
+    while min(fit_long_side(width, height, needed)) < min_side:
+        needed += 1
+    return needed
+
+
 def resize_long_side(image: Image.Image, long_side: int) -> Image.Image:
     """Resize (Lanczos) so that the longer side is ``long_side`` pixels."""
     size = fit_long_side(*image.size, long_side)
@@ -149,9 +169,15 @@ def resize_tensor(tensor: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
                          antialias=True).clamp(0, 1)
 
 
-def check_output_path(path: str | os.PathLike) -> Path:
-    """Fail early (before any long work) if ``path`` cannot be written as an image."""
+def check_output_path(path: str | os.PathLike,
+                      inputs: Iterable[ImageSource | None] = ()) -> Path:
+    """Fail early (before any long work) if ``path`` cannot be written as an image, or if it is
+    one of ``inputs`` (the result would replace a photo)."""
     path = Path(path)
+    for source in inputs:
+        if isinstance(source, str | os.PathLike) and _same_file(resolve_source(source), path):
+            raise UserError(f"the output {path} is one of the inputs ({source}): the result "
+                            "would replace it; choose another output file")
     if path.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(
             f"cannot tell the output format from '{path.name}': use one of "
@@ -165,6 +191,14 @@ def check_output_path(path: str | os.PathLike) -> Path:
     if not os.access(parent, os.W_OK):
         raise UserError(f"output folder is not writable: {parent}")
     return path
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """True when both name the same file (through links, ``..`` or a hard link too)."""
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return one.resolve() == other.resolve()
 
 
 def save_image(image: Image.Image | torch.Tensor, path: str | os.PathLike) -> Path:

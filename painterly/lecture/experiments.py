@@ -39,7 +39,14 @@ from painterly.nets.vgg import (
     load_vgg19,
 )
 from painterly.optim.optimize import METHODS, LossTerms, optimize_pixels
-from painterly.options import check_known, check_value, field_named, option, validate
+from painterly.options import (
+    OptionError,
+    check_known,
+    check_value,
+    field_named,
+    option,
+    validate,
+)
 from painterly.style.events import Evaluated, Event, Listener, PartStarted, Snapshot
 from painterly.style.losses import PerceptualLoss
 from painterly.style.options import MAX_SIZE, TransferOptions
@@ -217,7 +224,13 @@ def _reconstruct(kind: str, original: torch.Tensor, layers: Sequence[str],
 
 
 def _original(image: images.ImageSource, size: int, device: str) -> torch.Tensor:
-    loaded = images.resize_long_side(images.load_image(image), size)
+    loaded = images.load_image(image)
+    needed = images.smallest_long_side(*loaded.size, MIN_SIDE)
+    if size < needed:
+        raise OptionError("size", f"{size} is too small for the {loaded.width}x{loaded.height} "
+                                  f"image: every network layer needs a short side of at least "
+                                  f"{MIN_SIDE} px; use {needed} or more")
+    loaded = images.resize_long_side(loaded, size)
     return images.to_tensor(loaded).to(device)
 
 

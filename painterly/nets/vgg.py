@@ -18,6 +18,7 @@ import functools
 import hashlib
 import os
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -234,29 +235,39 @@ def _load_state_dict(path: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]
     if not path.is_file():
         raise UserError(f"weights file not found: {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the error says it
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many kinds for a bad file
-        raise UserError(f"cannot read weights file {path}: {str(error).splitlines()[0]}") from None
+        raise UserError(f"cannot read weights file {path}: {_weights_problem(error)}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
         raise UserError(f"weights file {path} does not hold a state dict")
-    state = {re.sub(r"^(module\.)", "", key): value for key, value in state.items()}
+    state = {re.sub(r"^(module\.)", "", key): value for key, value in state.items()
+             if isinstance(key, str)}
     convs = {}
     for name, index in zip(CONV_NAMES, TORCHVISION_CONV_INDICES, strict=True):
-        try:
-            weight = state[f"features.{index}.weight"].float()
-            bias = state[f"features.{index}.bias"].float()
-        except KeyError:
+        weight = state.get(f"features.{index}.weight")
+        bias = state.get(f"features.{index}.bias")
+        if not isinstance(weight, torch.Tensor) or not isinstance(bias, torch.Tensor):
             raise UserError(
-                f"weights file {path} is not a VGG-19 state dict (no 'features.{index}.weight'); "
-                "expected the torchvision layout (vgg19-*.pth) or a Caffe conversion of it"
-            ) from None
+                f"weights file {path} is not a VGG-19 state dict (no tensor "
+                f"'features.{index}.weight'/'.bias'); expected the torchvision layout "
+                "(vgg19-*.pth) or a Caffe conversion of it")
         convs[name] = (weight, bias)
     _check_shapes(convs, f"weights file {path}")
-    return convs
+    return {name: (weight.float(), bias.float()) for name, (weight, bias) in convs.items()}
 
 
+def _weights_problem(error: Exception) -> str:
+    """One line about why torch could not read a weights file (never torch's advice to load it
+    unsafely: painterly only ever loads tensors)."""
+    text = str(error)
+    if "Weights only load failed" in text or "weights_only" in text:
+        return "it is a pickle of Python objects, not a file of tensors saved by torch.save"
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(error).__name__
 def load_vgg19(weights: str | None = None, pooling: str = "max", layout: str | None = None,
                device: str | torch.device = "cpu") -> VGG19:
     """VGG-19 with the bundled original weights, or with a user's state dict at ``weights``,

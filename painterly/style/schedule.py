@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from painterly.io import images
+from painterly.nets.vgg import MIN_SIDE
 
 MIN_STEPS = 5
 """Fewest evaluations worth spending at a rung under a time budget (fewer: skip the rung)."""
@@ -58,7 +59,9 @@ def ladder(width: int, height: int, size: int, min_size: int,
     sides = [size]
     while sides[-1] / ratio >= min_size * 0.99 and min_size < size:
         sides.append(round(sides[-1] / ratio))
-    return [images.fit_long_side(width, height, side) for side in reversed(sides)]
+    sizes = [images.fit_long_side(width, height, side) for side in reversed(sides)]
+    # rungs too thin for every VGG layer are left out (a wide banner starts higher up)
+    return [rung for rung in sizes[:-1] if min(rung) >= MIN_SIDE] + sizes[-1:]
 
 
 def taper(rungs: int, coarse_steps: int, steps: int) -> list[int]:

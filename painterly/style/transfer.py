@@ -116,6 +116,13 @@ def plan(content: images.ImageSource, style: images.ImageSource | Sequence[image
          opts: TransferOptions) -> Plan:
     """Load and check the inputs, build the ladder and the memory plans, load the network."""
     content_image = images.load_image(content, what="content image")
+    needed = images.smallest_long_side(*content_image.size, MIN_SIDE)
+    if opts.size < needed:
+        width, height = images.fit_long_side(*content_image.size, opts.size)
+        raise OptionError("size", f"{opts.size} would make the {content_image.width}x"
+                                  f"{content_image.height} content image {width}x{height}, "
+                                  f"thinner than the {MIN_SIDE} px every network layer needs: "
+                                  f"use {needed} or more")
     style_sources = [style] if isinstance(style, (str, Image.Image)) or not isinstance(
         style, Sequence) else list(style)
     style_images = _load_styles(style_sources, opts)
@@ -344,6 +351,29 @@ def _style_size(style: Image.Image, content_size: tuple[int, int], scale: float)
                                                   round(max(content_size) * scale)))
 
 
+MAX_STYLE_ASPECT = 8.0
+"""A style image more elongated than this is centre-cropped to it: keeping its short side at
+16 px would otherwise make it huge (a 1x10000 strip: 16x160000 px for a 64 px run)."""
+STYLE_SLACK = 4.0
+"""A style image whose long side exceeds what the run's largest rung needs by more than this
+factor is reduced once, right after loading (its largest use is then an exact copy)."""
+
+
+def _bounded_style(style: Image.Image, size: int, scale: float) -> Image.Image:
+    """``style`` cropped to :data:`MAX_STYLE_ASPECT` and, if far larger than a run at ``size``
+    (long side) with this style scale needs, reduced to that size before anything else sees it."""
+    width, height = style.size
+    if max(width, height) > MAX_STYLE_ASPECT * min(width, height):
+        long_side = round(MAX_STYLE_ASPECT * min(width, height))
+        left, top = (width - long_side) // 2, (height - long_side) // 2
+        style = style.crop((left, 0, left + long_side, height) if width > height
+                           else (0, top, width, top + long_side))
+    needed = _style_size(style, (size, size), scale)
+    if max(style.size) > STYLE_SLACK * max(needed):
+        style = style.resize(needed, Image.Resampling.LANCZOS)
+    return style
+
+
 def _start(init_image: InitImage | None, opts: TransferOptions,
            content: torch.Tensor) -> torch.Tensor:
     """The first rung's start: ``init_image`` if given, else what ``opts.init`` names."""
@@ -372,8 +402,11 @@ def _load_styles(sources: list, opts: TransferOptions) -> list[Image.Image | Non
     if any(keep) and opts.mask is None:
         raise OptionError("mask", f"is needed by style '{guides.KEEP_CONTENT}' (it keeps a mask "
                                   "region unstylized)")
-    styles = [None if k else images.load_image(s, what="style image")
-              for s, k in zip(sources, keep, strict=True)]
+    scales = _style_scales(opts, len(sources)) if not isinstance(opts.style_scale, tuple) or \
+        len(opts.style_scale) in (1, len(sources)) else (max(opts.style_scale),) * len(sources)
+    styles = [None if k else _bounded_style(images.load_image(s, what="style image"), opts.size,
+                                            scale)
+              for s, k, scale in zip(sources, keep, scales, strict=True)]
     if all(s is None for s in styles):
         raise UserError("give at least one style image besides 'none'")
     if opts.style_blend is not None and len(opts.style_blend) != len(styles):

@@ -26,7 +26,7 @@ from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_names
 from painterly.lecture.experiments import CONTENT_LAYERS, STYLE_LAYERS, ReconstructionOptions
 from painterly.nets.vgg import CONV_NAMES, LAYER_NAMES
 from painterly.options import OptionError
-from painterly.web import lab
+from painterly.web import jsonio, lab
 from painterly.web.openapi import openapi_spec
 from painterly.web.options import (
     MAX_RECONSTRUCTIONS,
@@ -41,7 +41,11 @@ from painterly.web.storage import DataFolder, UploadLimitReached, preview_of_exa
 
 STATIC = Path(__file__).with_name("static")
 SAFELISTED_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
-"""Content types a foreign page may send without a CORS preflight: refused for uploads."""
+"""Content types a foreign page may send without a CORS preflight: refused everywhere."""
+IMAGE_TYPES = ("application/octet-stream",)
+"""Content types of an upload besides ``image/*``."""
+MAX_JSON_BYTES = 64 * 1024
+"""Largest JSON request body."""
 EVENT_INTERVAL = 0.3
 """Seconds between checks of a run's state in the event stream."""
 SECURITY_HEADERS = {
@@ -57,6 +61,55 @@ def error(message: str, status: int = 400, field: str | None = None) -> JSONResp
     """An error response: one line for the user, and the form field it is about (if any)."""
     body = {"error": message} if field is None else {"error": message, "field": field}
     return JSONResponse(body, status_code=status)
+
+
+class RequestRefused(Exception):
+    """A request body this server does not take: answered with ``status`` and one line."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def json_body(request: Request, *, optional: bool = False):
+    """The request's JSON body, parsed strictly (:mod:`painterly.web.jsonio`): 415 unless sent
+    as ``application/json`` (``optional``: or no body and no content type at all), 413 when
+    larger than :data:`MAX_JSON_BYTES`, 400 for anything but strict JSON within the limits."""
+    kind = content_type(request)
+    if optional and not kind:
+        body = await _read_body(request, MAX_JSON_BYTES)
+        if not body:
+            return None
+    if kind != "application/json":
+        raise RequestRefused("send JSON, with the content type application/json", 415)
+    body = await _read_body(request, MAX_JSON_BYTES)
+    try:
+        return jsonio.loads(body)
+    except jsonio.BadJSON as problem:
+        raise RequestRefused(f"the request body is not accepted: {problem}") from None
+
+
+async def _read_body(request: Request, cap: int, what: str = "the request body") -> bytes:
+    """The body, refused with 413 as soon as it passes ``cap`` bytes."""
+    declared = request.headers.get("content-length")
+    too_large = f"{what} is larger than the {'upload ' if 'file' in what else ''}limit of " \
+                f"{_human(cap)}"
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise RequestRefused(too_large, 413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            raise RequestRefused(too_large, 413)
+    return bytes(body)
+
+
+def _human(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size // 1024} kB"
 
 
 def png(image: Image.Image) -> Response:
@@ -99,11 +152,13 @@ class SecurityMiddleware:
 
 def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queued: int = 8,
                max_upload_bytes: int | None = None, max_uploads: int | None = None,
-               allowed_hosts: list[str] | None = None,
+               max_upload_pixels: int | None = None, allowed_hosts: list[str] | None = None,
                snapshot_seconds: float = 2.0) -> Starlette:
     """The app, with its data folder at ``data_dir`` (created if missing)."""
     limits = {key: value for key, value in (("max_upload_bytes", max_upload_bytes),
-                                            ("max_uploads", max_uploads)) if value is not None}
+                                            ("max_uploads", max_uploads),
+                                            ("max_upload_pixels", max_upload_pixels))
+              if value is not None}
     folder = DataFolder(data_dir, **limits)
     manager = RunManager(folder, max_concurrent=max_concurrent, max_queued=max_queued,
                          snapshot_seconds=snapshot_seconds)
@@ -153,23 +208,16 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
         return JSONResponse([upload.as_dict() for upload in folder.uploads()])
 
     async def add_upload(request: Request) -> Response:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type in SAFELISTED_TYPES:
+        kind = content_type(request)
+        if not (kind.startswith("image/") or kind in IMAGE_TYPES):
             return error("send the image file itself as the request body, with a content type "
                          "such as image/jpeg or application/octet-stream", 415)
-        cap = folder.max_upload_bytes
         name = request.query_params.get("name", "uploaded file")
-        too_large = f"the file is larger than the upload limit of {cap // (1024 * 1024)} MB"
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > cap:
-            return error(too_large, 413)
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > cap:
-                return error(too_large, 413)
         try:
-            upload = await run_in_threadpool(folder.add_upload, bytes(body), name)
+            body = await _read_body(request, folder.max_upload_bytes, "the file")
+            upload = await run_in_threadpool(folder.add_upload, body, name)
+        except RequestRefused as problem:
+            return error(str(problem), problem.status)
         except UploadLimitReached as problem:
             return error(str(problem), 429)
         except UserError as problem:
@@ -193,9 +241,9 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
 
     async def start_run(request: Request) -> Response:
         try:
-            body = await request.json()
-        except ValueError:
-            return error("send the run as a JSON object")
+            body = await json_body(request)
+        except RequestRefused as problem:
+            return error(str(problem), problem.status)
         if not isinstance(body, dict):
             return error("send the run as a JSON object")
         try:
@@ -215,6 +263,10 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
         return JSONResponse(manager.describe(run)) if run else error("no such run", 404)
 
     async def cancel_run(request: Request) -> Response:
+        try:
+            await json_body(request, optional=True)
+        except RequestRefused as problem:
+            return error(str(problem), problem.status)
         run = find_run(request)
         if run is None:
             return error("no such run", 404)

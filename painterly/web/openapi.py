@@ -60,7 +60,8 @@ def openapi_spec() -> dict:
                         "400": _ERROR | {"description": "not an image, damaged, or too many "
                                                         "pixels"},
                         "413": _ERROR | {"description": "larger than the size limit"},
-                        "415": _ERROR | {"description": "sent as a form instead of a file"},
+                        "415": _ERROR | {"description": "not sent as image/* or "
+                                                        "application/octet-stream"},
                         "429": _ERROR | {"description": "the data folder holds the maximum "
                                                         "number of uploads"}}}},
             "/api/uploads/{upload_id}/preview.png": _get(
@@ -79,14 +80,21 @@ def openapi_spec() -> dict:
                                "work alike for every kind",
                     "requestBody": {"required": True, "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/RunRequest"}}}},
-                    "responses": {"201": _RUN, "400": _ERROR,
+                    "responses": {"201": _RUN, "400": _ERROR | {
+                        "description": "a bad run, or JSON that is not strict: NaN, numbers "
+                                       "out of range, integers over 20 digits, nesting over "
+                                       "32 levels"},
+                                  "413": _ERROR | {"description": "a body over 64 kB"},
+                                  "415": _ERROR | {"description": "not sent as application/json"},
                                   "429": _ERROR | {"description": "the queue is full"}}}},
             "/api/runs/{run_id}": _get("a run's state, progress and result",
                                        {"200": _RUN, "404": _ERROR}, [RUN_ID]),
             "/api/runs/{run_id}/cancel": {"post": {
                 "summary": "cancel a run: a waiting run is dropped, a running one stops and "
                            "keeps its best image so far", "parameters": [RUN_ID],
-                "responses": {"200": _RUN, "404": _ERROR}}},
+                "responses": {"200": _RUN, "404": _ERROR, "415": _ERROR | {
+                    "description": "a body that is not application/json (an empty one is "
+                                   "fine)"}}}},
             "/api/runs/{run_id}/events": _get(
                 "server-sent events: an event 'state' with the run (as GET /api/runs/{run_id}) "
                 "whenever it changes; the stream ends when the run has finished",

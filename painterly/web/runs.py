@@ -8,22 +8,27 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
 
+import painterly
 from painterly.errors import UserError
 from painterly.io import images
-from painterly.io.files import read_json, write_json
+from painterly.io.files import finite, write_json
 from painterly.lecture import experiments
 from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
 from painterly.style.transfer import transfer
+from painterly.web import jsonio
 from painterly.web.options import RUN_KINDS, parse_options, parse_reconstruction_options
-from painterly.web.storage import DataFolder, new_id
+from painterly.web.storage import DataFolder, check_id, new_id
 
 log = logging.getLogger("painterly.web")
 
@@ -66,8 +71,9 @@ class Run:
     stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def as_dict(self, position: int | None = None) -> dict:
+        """The run as the API shows it (strict JSON: a NaN loss becomes null)."""
         base = f"/api/runs/{self.id}"
-        return {
+        return finite({
             "id": self.id, "kind": self.kind, "content": self.content, "styles": self.styles,
             "names": self.names, "options": self.options, "created": self.created,
             "state": self.state, "queue_position": position, "progress": self.progress,
@@ -75,13 +81,56 @@ class Run:
             "finished": self.finished, "image_version": self.image_version,
             "image": f"{base}/current.png" if self.image_version else None,
             "download": f"{base}/result.png" if self.result else None,
-        }
+        })
 
     def stored(self) -> dict:
         data = self.as_dict()
         for key in ("queue_position", "image", "download"):
             data.pop(key)
-        return data
+        return finite(data)
+
+    @classmethod
+    def from_record(cls, data: Any, run_id: str) -> Run:
+        """The run a ``run.json`` describes; ValueError naming what is wrong with it (a record
+        of the wrong shape, with a wrong-typed field, or of a kind this version does not know)."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        if data.get("id") != run_id:
+            raise ValueError("its id is not its folder's name")
+        checks = {
+            "content": lambda v: isinstance(v, str),
+            "styles": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+            "options": lambda v: isinstance(v, dict),
+            "created": _is_number,
+            "state": lambda v: v in ACTIVE_STATES + FINAL_STATES,
+            "progress": lambda v: v is None or isinstance(v, dict),
+            "error": lambda v: v is None or isinstance(v, str),
+            "result": lambda v: v is None or isinstance(v, dict),
+            "started": lambda v: v is None or _is_number(v),
+            "finished": lambda v: v is None or _is_number(v),
+            "image_version": _is_count, "version": _is_count,
+            "names": lambda v: isinstance(v, dict) and all(
+                isinstance(x, str) for x in v.values()),
+            "kind": lambda v: v in RUN_KINDS,
+        }
+        required = ("content", "styles", "options", "created")
+        for key, check in checks.items():
+            if key not in data:
+                if key in required:
+                    raise ValueError(f"{key} is missing")
+                continue
+            if not check(data[key]):
+                raise ValueError(f"{key} has a wrong value ({str(data[key])[:40]!r})")
+        return cls(**{key: data[key] for key in checks if key in data}, id=run_id)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _finite(value: float, digits: int = 2) -> float | None:
@@ -118,20 +167,49 @@ class RunManager:
             worker.start()
 
     def _load(self) -> None:
-        """Runs of earlier server sessions: finished ones as they were, unfinished ones marked."""
-        for folder in self.folder.runs_dir.iterdir():
-            data = read_json(folder / "run.json")
-            if not data or data.get("id") != folder.name:
+        """Runs of earlier server sessions: finished ones as they were, queued ones queued again
+        (oldest first), running ones marked interrupted; a damaged or foreign record is moved
+        aside with one log line, so one record never stops the server."""
+        found = []
+        for entry in sorted(self.folder.runs_dir.iterdir()):
+            try:
+                if not check_id(entry.name) or entry.is_symlink() or not entry.is_dir():
+                    raise ValueError("not a run of painterly (a folder named by 16 hex digits)")
+                run = Run.from_record(jsonio.read(entry / "run.json"), entry.name)
+            except FileNotFoundError:
+                self.folder.move_aside(entry, "run.json is missing")
                 continue
-            allowed = set(Run.__dataclass_fields__) - {"stop"}
-            run = Run(**{key: value for key, value in data.items() if key in allowed})
-            if run.kind not in RUN_KINDS:  # written by a newer version
+            except OSError as error:
+                self.folder.move_aside(entry, f"run.json cannot be read "
+                                              f"({error.strerror or error})")
                 continue
-            if run.state in ACTIVE_STATES:
+            except ValueError as error:
+                self.folder.move_aside(entry, f"run.json is damaged: {error}")
+                continue
+            found.append(run)
+        for run in sorted(found, key=lambda run: run.created):
+            self.runs[run.id] = run
+            if run.state == "running":
                 run.state = "interrupted"
                 run.error = "the server stopped before this run finished"
                 self._save(run)
-            self.runs[run.id] = run
+            elif run.state == "queued":
+                self._requeue(run)
+
+    def _requeue(self, run: Run) -> None:
+        """Queue a run of an earlier session again, after checking it as a new one would be."""
+        try:
+            for reference in (run.content, *run.styles):
+                self.folder.resolve_image(reference)
+            run.options = parse_options(run.options) if run.kind == "transfer" else \
+                parse_reconstruction_options(run.kind, run.options)
+        except UserError as problem:
+            run.state, run.finished = "failed", time.time()
+            run.error = f"not queued again after a restart: {problem}"
+            self._save(run)
+            return
+        run.progress = None
+        self.pending.append(run.id)
 
     # requests
     def submit(self, content: str, styles: list[str] | None, raw_options: dict | None,
@@ -331,9 +409,26 @@ class RunManager:
 
     def _finish(self, run: Run, state: str, error: str | None) -> None:
         with self.changed:
-            run.state, run.error, run.finished = state, error, time.time()
+            run.state, run.finished = state, time.time()
+            run.error = None if error is None else self._public(error)
             self._touch(run, save=True)
             self.changed.notify_all()
+
+    def _public(self, message: str) -> str:
+        """``message`` without the server's paths: a file of an upload is named by the upload's
+        name, anything else in the data folder or the package by what it is."""
+        def describe(match: re.Match) -> str:
+            path = Path(match.group())
+            parts = path.relative_to(self.folder.root).parts \
+                if path.is_relative_to(self.folder.root) else ()
+            if len(parts) >= 2 and parts[0] == "uploads":
+                upload = self.folder.get_upload(parts[1])
+                return f"'{upload.name}'" if upload else "an upload"
+            return "a file of the server"
+        roots = sorted({str(self.folder.root), str(Path(painterly.__file__).parent)}, key=len,
+                       reverse=True)
+        pattern = "|".join(re.escape(root) + r"[^\s:,;)'\"]*" for root in roots)
+        return re.sub(pattern, describe, message)
 
     def _touch(self, run: Run, save: bool = False) -> None:
         run.version += 1

@@ -4,6 +4,11 @@ never from a path taken from a request."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import logging
+import math
 import os
 import re
 import secrets
@@ -12,13 +17,17 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
 from painterly.errors import UserError
 from painterly.examples import example_names, example_path
 from painterly.io import images
-from painterly.io.files import read_json, write_json
+from painterly.io.files import write_json
+from painterly.web import jsonio
+
+log = logging.getLogger("painterly.web")
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -27,6 +36,13 @@ MAX_UPLOADS = 200
 """Most uploads kept in one data folder; more are refused until some are deleted."""
 PREVIEW_SIDE = 320
 """Long side of the preview images shown on the page."""
+MAX_UPLOAD_PIXELS = 50_000_000
+"""Largest decoded upload (pixels, from the header, checked before decoding): a 25 MB file may
+be a tiny PNG that decodes to gigabytes. Decoding takes about 12 bytes per pixel at its peak."""
+MAX_CONCURRENT_DECODES = 2
+"""Uploads decoded at once; more wait (so decoded-image memory is bounded on the server)."""
+DAMAGED = "damaged"
+"""Folder (in the data folder) where damaged or foreign records are moved aside."""
 
 
 def new_id() -> str:
@@ -36,6 +52,25 @@ def new_id() -> str:
 def check_id(text: str) -> bool:
     """True for a well-formed id (16 hex digits): nothing else ever becomes part of a path."""
     return bool(ID_PATTERN.match(text))
+
+
+def give_memory_back() -> None:
+    """Return freed heap memory to the operating system (glibc keeps large freed blocks of
+    worker threads' arenas otherwise, so one big decode would stay in the server's RSS)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> Any:
+    name = ctypes.util.find_library("c")
+    with contextlib.suppress(OSError):
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            return libc
+    return None
+
+
+_LIBC = _load_libc()
 
 
 @dataclass
@@ -50,12 +85,37 @@ class Upload:
         return {"id": self.id, "name": self.name, "width": self.width, "height": self.height,
                 "created": self.created, "preview": f"/api/uploads/{self.id}/preview.png"}
 
+    @classmethod
+    def from_record(cls, data: Any, upload_id: str) -> Upload:
+        """The upload an ``upload.json`` describes; ValueError naming what is wrong with it."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        if data.get("id") != upload_id:
+            raise ValueError("its id is not its folder's name")
+        if not isinstance(data.get("name"), str):
+            raise ValueError("name is not text")
+        for key in ("width", "height"):
+            value = data.get(key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{key} is not a positive whole number")
+        created = data.get("created")
+        if not _is_number(created):
+            raise ValueError("created is not a number")
+        return cls(upload_id, _display_name(data["name"]), data["width"], data["height"],
+                   float(created))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
 
 class DataFolder:
     """``uploads/<id>/{image.png, preview.png, upload.json}`` and ``runs/<id>/...``."""
 
     def __init__(self, root: str | os.PathLike, *, max_upload_bytes: int = MAX_UPLOAD_BYTES,
-                 max_uploads: int = MAX_UPLOADS):
+                 max_uploads: int = MAX_UPLOADS, max_upload_pixels: int = MAX_UPLOAD_PIXELS,
+                 max_concurrent_decodes: int = MAX_CONCURRENT_DECODES):
         self.root = Path(root).expanduser().resolve()
         self.uploads_dir = self.root / "uploads"
         self.runs_dir = self.root / "runs"
@@ -63,7 +123,53 @@ class DataFolder:
             folder.mkdir(parents=True, exist_ok=True)
         self.max_upload_bytes = max_upload_bytes
         self.max_uploads = max_uploads
+        self.max_upload_pixels = max_upload_pixels
         self._lock = threading.Lock()
+        self._decodes = threading.BoundedSemaphore(max(1, max_concurrent_decodes))
+        self._heal_uploads()
+
+    # damaged or foreign records
+    def move_aside(self, path: Path, reason: str) -> None:
+        """Move a damaged or foreign record out of the way, into ``damaged/``, with one log line
+        naming it (it is never deleted: a person may want it back)."""
+        target_dir = self.root / DAMAGED
+        target = target_dir / f"{path.parent.name}-{path.name}"
+        try:
+            target_dir.mkdir(exist_ok=True)
+            for number in range(1, 1000):
+                if not target.exists() and not target.is_symlink():
+                    break
+                target = target_dir / f"{path.parent.name}-{path.name}-{number}"
+            os.replace(path, target)
+        except OSError as error:
+            log.warning("painterly: ignoring %s/%s (%s; could not move it aside: %s)",
+                        path.parent.name, path.name, reason, error.strerror or error)
+            return
+        log.warning("painterly: moved %s/%s aside to %s/%s: %s", path.parent.name, path.name,
+                    DAMAGED, target.name, reason)
+
+    def _heal_uploads(self) -> None:
+        """At start-up: every entry of ``uploads/`` is a complete upload, or is moved aside."""
+        for entry in sorted(self.uploads_dir.iterdir()):
+            problem = self._upload_problem(entry)
+            if problem:
+                self.move_aside(entry, problem)
+
+    def _upload_problem(self, entry: Path) -> str | None:
+        if not check_id(entry.name) or entry.is_symlink() or not entry.is_dir():
+            return "not an upload of painterly (a folder named by 16 hex digits)"
+        try:
+            Upload.from_record(jsonio.read(entry / "upload.json"), entry.name)
+        except FileNotFoundError:
+            return "upload.json is missing"
+        except OSError as error:
+            return f"upload.json cannot be read ({error.strerror or error})"
+        except ValueError as error:
+            return f"upload.json is damaged: {error}"
+        for name in ("image.png", "preview.png"):
+            if not (entry / name).is_file():
+                return f"{name} is missing"
+        return None
 
     # uploads
     def upload_dir(self, upload_id: str) -> Path | None:
@@ -73,17 +179,17 @@ class DataFolder:
         return folder if (folder / "upload.json").is_file() else None
 
     def uploads(self) -> list[Upload]:
-        found = []
-        for folder in self.uploads_dir.iterdir():
-            meta = read_json(folder / "upload.json") if check_id(folder.name) else None
-            if meta:
-                found.append(Upload(**meta))
-        return sorted(found, key=lambda upload: upload.created)
+        """The complete uploads (one being written, or damaged since start-up, is left out)."""
+        found = (self.get_upload(entry.name) for entry in self.uploads_dir.iterdir())
+        return sorted((upload for upload in found if upload), key=lambda upload: upload.created)
 
     def get_upload(self, upload_id: str) -> Upload | None:
         folder = self.upload_dir(upload_id)
-        meta = read_json(folder / "upload.json") if folder else None
-        return Upload(**meta) if meta else None
+        try:
+            return Upload.from_record(jsonio.read(folder / "upload.json"), upload_id) \
+                if folder else None
+        except (OSError, ValueError):
+            return None
 
     def add_upload(self, data: bytes, name: str) -> Upload:
         """Validate ``data`` as the CLI validates an image file (real image, not damaged, not a
@@ -103,21 +209,31 @@ class DataFolder:
         try:
             original = folder / "original.bin"
             original.write_bytes(data)
-            try:
-                image = images.load_image(original, what=name)
-            except UserError as error:  # name the user's file, not our temporary path
-                message = str(error).replace(f": {original}", "").replace(str(original), name)
-                raise UserError(message) from None
-            original.unlink()
-            images.save_image(image, folder / "image.png")
-            images.save_image(images.resize_long_side(image, PREVIEW_SIDE)
-                              if max(image.size) > PREVIEW_SIDE else image, folder / "preview.png")
-            upload = Upload(upload_id, name, image.width, image.height, time.time())
-            write_json(folder / "upload.json", upload.__dict__)
+            with self._decodes:
+                try:
+                    upload = self._decode(original, folder, upload_id, name)
+                finally:
+                    give_memory_back()
             return upload
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+
+    def _decode(self, original: Path, folder: Path, upload_id: str, name: str) -> Upload:
+        """Decode the uploaded file (at most :attr:`max_upload_pixels`) into ``image.png``, its
+        preview and ``upload.json``; messages name the user's file, never a server path."""
+        try:
+            image = images.load_image(original, what=name, max_pixels=self.max_upload_pixels)
+        except UserError as error:
+            message = str(error).replace(f": {original}", "").replace(str(original), name)
+            raise UserError(message) from None
+        original.unlink()
+        images.save_image(image, folder / "image.png")
+        images.save_image(images.resize_long_side(image, PREVIEW_SIDE)
+                          if max(image.size) > PREVIEW_SIDE else image, folder / "preview.png")
+        upload = Upload(upload_id, name, image.width, image.height, time.time())
+        write_json(folder / "upload.json", upload.__dict__)
+        return upload
 
     def delete_upload(self, upload_id: str) -> bool:
         folder = self.upload_dir(upload_id)
@@ -132,7 +248,7 @@ class DataFolder:
         if reference in example_names():
             return example_path(reference)
         folder = self.upload_dir(reference)
-        if folder is None:
+        if folder is None or not (folder / "image.png").is_file():
             raise UserError(f"no such image: '{reference[:40]}' (give an upload id or one of the "
                             f"built-in examples: {', '.join(example_names())})")
         return folder / "image.png"

@@ -1,0 +1,57 @@
+"""Inputs that once crashed a loader (found by tests/test_fuzz.py or benchmarks/fuzz.py), kept
+as they were found: each must now be refused with one clean line."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import warnings
+
+import pytest
+import torch
+
+from painterly.errors import UserError
+from tests.fuzz_targets import TARGETS
+
+
+def weights_file(state) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "weights file"),  # torch's EOFError has no message: IndexError on its first line
+    (weights_file({"features.0.weight": 1, "features.0.bias": 2}), "not a VGG-19 state dict"),
+    (weights_file({1: torch.zeros(1)}), "not a VGG-19 state dict"),  # a key that is no text
+    (pickle.dumps({"a": 1}, protocol=4), "a pickle of Python objects"),  # torch warned 3 lines
+])
+def test_weights_files_that_crashed(data, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserError, match=message) as raised:
+            TARGETS["weights"].run(data)
+    assert "\n" not in str(raised.value) and "weights_only" not in str(raised.value)
+
+
+def tiff_with_a_float_strip_offset() -> bytes:
+    """Found by benchmarks/fuzz.py --loader image: StripOffsets stored as FLOAT (type 11)."""
+    import struct
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 3), (1, 2, 3)).save(buffer, "TIFF")
+    data = bytearray(buffer.getvalue())
+    directory = struct.unpack("<I", data[4:8])[0]
+    for index in range(struct.unpack("<H", data[directory:directory + 2])[0]):
+        at = directory + 2 + 12 * index
+        if struct.unpack("<H", data[at:at + 2])[0] == 273:
+            data[at + 2:at + 4] = struct.pack("<H", 11)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("target", ["image", "mask", "init"])
+def test_an_image_pillow_trips_over_is_refused_as_damaged(target):
+    with pytest.raises(UserError, match="is damaged"):
+        TARGETS[target].run(tiff_with_a_float_strip_offset())

@@ -66,3 +66,13 @@ def test_the_work_folder_keeps_finished_frames_by_index(tmp_path):
     assert not any(p.name.endswith(".part") for p in work.path.iterdir())
     again.remove()
     assert not work.path.exists()
+
+
+def test_painterly_video_is_callable_and_still_a_package():
+    import painterly
+    from painterly.video import flow as flow_module
+
+    assert callable(painterly.video)
+    assert painterly.video.flow is flow_module
+    with pytest.raises(TypeError, match="steps"):
+        painterly.video("in.mp4", "starry_night", "out.mp4", steps=5)

@@ -253,9 +253,13 @@ def check_value(item: Field, value: Any, options: Any = None) -> None:
 
 
 def validate(options: Any) -> Any:
-    """Check every field of a settings object against its declaration; returns it."""
+    """Check every field of a settings object against its declaration; returns it, with whole
+    numbers given for number fields made floats (a 30-digit integer would overflow torch)."""
     for item in fields_of(type(options)):
-        check_value(item, getattr(options, item.name), options)
+        value = getattr(options, item.name)
+        check_value(item, value, options)
+        if "float" in item.kinds and isinstance(value, int) and not isinstance(value, bool):
+            setattr(options, item.name, float(value))
     return options
 
 

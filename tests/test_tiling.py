@@ -44,10 +44,15 @@ def _losses(style_loss: str = "gram"):
 def test_tiled_evaluation_equals_the_whole_image_one():
     full, tiled, image = _losses()
     assert len(tiled.tiles(image)) > 20
-    assert torch.equal(full.content_target, tiled.loss.content_target)
+    # the same features computed window by window: equal to float32 rounding (oneDNN may pick
+    # other kernels for other input sizes)
+    scale = float(full.content_target.abs().max())
+    torch.testing.assert_close(tiled.loss.content_target, full.content_target, rtol=0,
+                               atol=1e-5 * scale)
     for name in DEFAULT_STYLE_LAYERS:
-        torch.testing.assert_close(tiled.loss.style_targets[name], full.style_targets[name],
-                                   rtol=1e-5, atol=0)
+        whole = full.style_targets[name]
+        torch.testing.assert_close(tiled.loss.style_targets[name], whole, rtol=1e-5,
+                                   atol=1e-5 * float(whole.abs().max()))
     values, gradients = [], []
     for loss in (full, tiled):
         x = image.clone().requires_grad_(True)
@@ -79,7 +84,7 @@ def test_tiled_meanstd_equals_the_whole_image_one():
     for name in DEFAULT_STYLE_LAYERS:
         for mine, whole in zip(tiled.loss.style_targets[name], full.style_targets[name],
                                strict=True):
-            torch.testing.assert_close(mine, whole, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(mine, whole, rtol=1e-4, atol=1e-5)
     values, gradients = [], []
     for loss in (full, tiled):
         x = image.clone().requires_grad_(True)

@@ -141,7 +141,7 @@ def test_upload_run_watch_and_download(page, tmp_path):
     running = [text for text in statuses if text.startswith("Running:")]
     assert running, statuses  # at least one live update between start and done
     for text in running:
-        assert re.fullmatch(r"Running: step \d+/150, \d+/150 overall, loss [0-9.e+]+, "
+        assert re.fullmatch(r"Running: step \d+/120, \d+/120 overall, loss [0-9.e+]+, "
                             r"ETA \d+:\d\d", text), text
     assert re.match(r"Done: 32×24, \d+ evaluations", page.text_content("#run-status"))
     assert page.get_attribute("#run-progress", "value") == page.get_attribute("#run-progress",

@@ -27,8 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from painterly.errors import UserError
 from painterly.nets.vgg import DEFAULT_STYLE_LAYERS
+from painterly.options import OptionError
 
 _S = 1 / 64**2 + 1 / 128**2 + 1 / 256**2 + 2 / 512**2
 """Sum of 1/N_l^2 over relu1_1..relu5_1 (N_l: channels)."""
@@ -82,8 +82,8 @@ def apply_preset(options: Mapping[str, object]) -> dict[str, object]:
     name = options.get("preset")
     if name is None:
         return options
-    if name not in PRESETS:
-        raise UserError(f"unknown preset '{name}': choose from {', '.join(PRESETS)}")
+    if not isinstance(name, str) or name not in PRESETS:
+        raise OptionError("preset", f"must be one of {', '.join(PRESETS)}, got {name!r}")
     for key, value in PRESETS[name].options.items():
         options.setdefault(key, value)
     return options

@@ -112,17 +112,22 @@ class Plan:
         return self.opts.preserve_colors not in (None, "match") or self.regions is not None
 
 
+def check_size(content_size: tuple[int, int], size: int) -> None:
+    """OptionError naming ``size`` when it would make a content image of ``content_size`` thinner
+    than every network layer needs."""
+    needed = images.smallest_long_side(*content_size, MIN_SIDE)
+    if size < needed:
+        width, height = images.fit_long_side(*content_size, size)
+        raise OptionError("size", f"{size} would make the {content_size[0]}x{content_size[1]} "
+                                  f"content image {width}x{height}, thinner than the {MIN_SIDE} "
+                                  f"px every network layer needs: use {needed} or more")
+
+
 def plan(content: images.ImageSource, style: images.ImageSource | Sequence[images.ImageSource],
          opts: TransferOptions) -> Plan:
     """Load and check the inputs, build the ladder and the memory plans, load the network."""
     content_image = images.load_image(content, what="content image")
-    needed = images.smallest_long_side(*content_image.size, MIN_SIDE)
-    if opts.size < needed:
-        width, height = images.fit_long_side(*content_image.size, opts.size)
-        raise OptionError("size", f"{opts.size} would make the {content_image.width}x"
-                                  f"{content_image.height} content image {width}x{height}, "
-                                  f"thinner than the {MIN_SIDE} px every network layer needs: "
-                                  f"use {needed} or more")
+    check_size(content_image.size, opts.size)
     style_sources = [style] if isinstance(style, (str, Image.Image)) or not isinstance(
         style, Sequence) else list(style)
     style_images = _load_styles(style_sources, opts)

@@ -25,7 +25,8 @@ from painterly.io import images
 from painterly.io.files import finite, write_json
 from painterly.lecture import experiments
 from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
-from painterly.style.transfer import transfer
+from painterly.style.options import TransferOptions
+from painterly.style.transfer import check_size, transfer
 from painterly.web import jsonio
 from painterly.web.options import RUN_KINDS, parse_options, parse_reconstruction_options
 from painterly.web.storage import DataFolder, check_id, new_id
@@ -234,6 +235,9 @@ class RunManager:
             self.folder.resolve_image(reference)
         options = parse_options(raw_options) if kind == "transfer" else \
             parse_reconstruction_options(kind, raw_options)
+        if kind == "transfer":  # refused now, not after the run has waited in the queue
+            with Image.open(self.folder.resolve_image(content)) as image:
+                check_size(image.size, options.get("size", TransferOptions.size))
         names = {}
         for reference in (content, *styles):
             upload = self.folder.get_upload(reference)

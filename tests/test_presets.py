@@ -72,7 +72,7 @@ def test_a_preset_fills_only_what_was_not_given():
     options = apply_preset({"preset": "gatys", "steps": 20})
     assert options["steps"] == 20 and options["layer_weights"] == "inverse-channels"
     assert apply_preset({"preset": "painterly"}) == {"preset": "painterly"}
-    with pytest.raises(UserError, match="preset must be one of .*got 'picasso'"):
+    with pytest.raises(UserError, match=r"preset must be one of .*got 'picasso'"):
         apply_preset({"preset": "picasso"})
 
 

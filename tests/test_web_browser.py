@@ -160,7 +160,7 @@ def test_upload_run_watch_and_download(page, tmp_path):
     page.click("#content-thumbs .thumb button")  # remove the content image
     page.click("#gallery .card.selected button.use")  # the run's images and settings return
     assert (page.input_value("#opt-size"), page.input_value("#opt-steps"),
-            page.input_value("#opt-min_size")) == ("32", "150", "32")
+            page.input_value("#opt-min_size")) == ("32", "120", "32")
     assert page.locator("#content-thumbs .thumb span").all_text_contents() == ["photo.png"]
     assert page.locator("#style-thumbs .thumb span").all_text_contents() == ["painting.png"]
     ARTIFACTS.mkdir(exist_ok=True)

@@ -236,8 +236,13 @@ class RunManager:
         options = parse_options(raw_options) if kind == "transfer" else \
             parse_reconstruction_options(kind, raw_options)
         if kind == "transfer":  # refused now, not after the run has waited in the queue
-            with Image.open(self.folder.resolve_image(content)) as image:
-                check_size(image.size, options.get("size", TransferOptions.size))
+            try:
+                with Image.open(self.folder.resolve_image(content)) as image:
+                    content_size = image.size
+            except OSError:  # a damaged upload: the run says so, naming the upload
+                content_size = None
+            if content_size is not None:
+                check_size(content_size, options.get("size", TransferOptions.size))
         names = {}
         for reference in (content, *styles):
             upload = self.folder.get_upload(reference)

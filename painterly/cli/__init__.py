@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 from painterly.cli.options import flag_of
@@ -73,13 +74,39 @@ def _file_problem(error: OSError) -> str:
     return f"{error.strerror or type(error).__name__}" + (f": {shown}" if shown else "")
 
 
+def _interrupt_noted(interrupts: list[float]):
+    """A SIGINT handler that raises KeyboardInterrupt, as Python's does, and notes it: an
+    interrupt that lands inside a library's import or C code can surface as another error."""
+    def handler(signum, frame):
+        interrupts.append(time.monotonic())
+        raise KeyboardInterrupt
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    interrupts: list[float] = []
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _interrupt_noted(interrupts)) \
+        if in_main_thread else None
+    try:
+        return _main(argv, interrupts)
+    finally:
+        if in_main_thread and previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _main(argv: list[str] | None, interrupts: list[float]) -> int:
     try:  # Ctrl-C while torch loads: one line too
         args = build_parser().parse_args(argv)
     except KeyboardInterrupt:
         print("painterly: interrupted", file=sys.stderr)
         return 130
+    except Exception:
+        if interrupts:  # the interrupt surfaced as another error inside an import
+            print("painterly: interrupted", file=sys.stderr)
+            return 130
+        raise
     try:
         with _terminate_as_interrupt():
             return args.run(args) or 0
@@ -93,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         print("painterly: interrupted", file=sys.stderr)
         return 130
     except Exception as error:
+        if interrupts:  # the interrupt surfaced as another error
+            print("painterly: interrupted", file=sys.stderr)
+            return 130
         if args.debug:
             raise
         if isinstance(error, OSError) and error.errno in ENVIRONMENT_ERRORS:

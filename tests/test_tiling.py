@@ -41,6 +41,18 @@ def _losses(style_loss: str = "gram"):
     return full, tiled, torch.rand(1, 3, 150, 200, generator=generator)
 
 
+def _terms_and_gradients(losses, image):
+    """Each loss's terms and its gradient with respect to ``image``."""
+    values, gradients = [], []
+    for loss in losses:
+        x = image.clone().requires_grad_(True)
+        value, terms = loss(x)
+        (gradient,) = torch.autograd.grad(value, x)
+        values.append(terms)
+        gradients.append(gradient)
+    return values, gradients
+
+
 def test_tiled_evaluation_equals_the_whole_image_one():
     full, tiled, image = _losses()
     assert len(tiled.tiles(image)) > 20
@@ -53,13 +65,7 @@ def test_tiled_evaluation_equals_the_whole_image_one():
         whole = full.style_targets[name]
         torch.testing.assert_close(tiled.loss.style_targets[name], whole, rtol=1e-5,
                                    atol=1e-5 * float(whole.abs().max()))
-    values, gradients = [], []
-    for loss in (full, tiled):
-        x = image.clone().requires_grad_(True)
-        value, terms = loss(x)
-        (gradient,) = torch.autograd.grad(value, x)
-        values.append(terms)
-        gradients.append(gradient)
+    values, gradients = _terms_and_gradients((full, tiled), image)
     assert values[1].total == pytest.approx(values[0].total, rel=1e-5)
     assert values[1].style == pytest.approx(values[0].style, rel=1e-5)
     assert values[1].content == pytest.approx(values[0].content, rel=1e-5)
@@ -85,13 +91,7 @@ def test_tiled_meanstd_equals_the_whole_image_one():
         for mine, whole in zip(tiled.loss.style_targets[name], full.style_targets[name],
                                strict=True):
             torch.testing.assert_close(mine, whole, rtol=1e-4, atol=1e-5)
-    values, gradients = [], []
-    for loss in (full, tiled):
-        x = image.clone().requires_grad_(True)
-        value, terms = loss(x)
-        (gradient,) = torch.autograd.grad(value, x)
-        values.append(terms)
-        gradients.append(gradient)
+    values, gradients = _terms_and_gradients((full, tiled), image)
     assert values[1].style == pytest.approx(values[0].style, rel=1e-4)
     assert values[1].total == pytest.approx(values[0].total, rel=1e-4)
     assert tiled.style_value(image) == pytest.approx(full.style_value(image), rel=1e-4)

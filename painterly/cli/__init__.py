@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Iterator
 
 from painterly.cli.options import flag_of
@@ -74,18 +73,18 @@ def _file_problem(error: OSError) -> str:
     return f"{error.strerror or type(error).__name__}" + (f": {shown}" if shown else "")
 
 
-def _interrupt_noted(interrupts: list[float]):
+def _interrupt_noted(interrupts: list[int]):
     """A SIGINT handler that raises KeyboardInterrupt, as Python's does, and notes it: an
     interrupt that lands inside a library's import or C code can surface as another error."""
     def handler(signum, frame):
-        interrupts.append(time.monotonic())
+        interrupts.append(signum)
         raise KeyboardInterrupt
     return handler
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    interrupts: list[float] = []
+    interrupts: list[int] = []
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, _interrupt_noted(interrupts)) \
         if in_main_thread else None
@@ -96,16 +95,19 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGINT, previous)
 
 
-def _main(argv: list[str] | None, interrupts: list[float]) -> int:
+def _interrupted() -> int:
+    print("painterly: interrupted", file=sys.stderr)
+    return 130
+
+
+def _main(argv: list[str] | None, interrupts: list[int]) -> int:
     try:  # Ctrl-C while torch loads: one line too
         args = build_parser().parse_args(argv)
     except KeyboardInterrupt:
-        print("painterly: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except Exception:
         if interrupts:  # the interrupt surfaced as another error inside an import
-            print("painterly: interrupted", file=sys.stderr)
-            return 130
+            return _interrupted()
         raise
     try:
         with _terminate_as_interrupt():
@@ -117,12 +119,10 @@ def _main(argv: list[str] | None, interrupts: list[float]) -> int:
         print(f"painterly: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("painterly: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except Exception as error:
         if interrupts:  # the interrupt surfaced as another error
-            print("painterly: interrupted", file=sys.stderr)
-            return 130
+            return _interrupted()
         if args.debug:
             raise
         if isinstance(error, OSError) and error.errno in ENVIRONMENT_ERRORS:

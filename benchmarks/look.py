@@ -82,6 +82,15 @@ def image_path(name: str, kind: str) -> Path:
     return matches[0]
 
 
+def result_file(config: str, pair: str) -> Path:
+    """Where ``config``'s result for ``pair`` is (benchmarks/speed.py --look-dir names it
+    PHOTO-PAINTING.png)."""
+    photo, painting, _ = PAIRS[pair]
+    own = OUT / config / f"{pair}.png"
+    other = OUT / config / f"{photo}-{painting}.png"
+    return other if other.exists() and not own.exists() else own
+
+
 def run(pairs: list[str], configs: list[str], size: int, extra: dict[str, dict]) -> None:
     for config in configs:
         options = {**CONFIGS.get(config, {}), **extra.get(config, {})}
@@ -89,7 +98,7 @@ def run(pairs: list[str], configs: list[str], size: int, extra: dict[str, dict])
         folder.mkdir(parents=True, exist_ok=True)
         for pair in pairs:
             target = folder / f"{pair}.png"
-            if target.exists():
+            if result_file(config, pair).exists():
                 continue
             photo, painting, _ = PAIRS[pair]
             print(f"{config} {pair} ...", file=sys.stderr, flush=True)
@@ -115,23 +124,42 @@ def score(pairs: list[str], configs: list[str], size: int) -> dict:
         for label, path in published(pair).items():
             rows[label] = scorer.score(painterly.load_image(path))
         for config in configs:
-            png = OUT / config / f"{pair}.png"
+            png = result_file(config, pair)
             if png.exists():
                 rows[config] = scorer.score(painterly.load_image(png))
-                meta = json.loads((OUT / config / f"{pair}.json").read_text())
+                meta = json.loads(png.with_suffix(".json").read_text())
                 rows[config]["seconds"] = meta["seconds"]
         table[pair] = rows
     return table
 
 
+CLASSIC = ("neural-style-pt", "neural-style", "gatys", "johnson")
+"""The rows a default result is held against: the better of them (+10%) is the target."""
+TITLES = {"default": "**painterly default**", "gatys": "`--preset gatys` (500 evaluations)",
+          "johnson": "`--preset johnson` (1000 evaluations)"}
+
+
+def verdict(rows: dict, measure: str) -> str:
+    """Whether the default is within +10% of the best classic reference on ``measure``."""
+    references = [rows[label][measure] for label in CLASSIC if label in rows]
+    if "default" not in rows or not references:
+        return "–"
+    best = min(references)
+    return f"{'yes' if rows['default'][measure] <= 1.1 * best else 'no'} ({best:.3g})"
+
+
 def print_table(table: dict) -> None:
-    print("| pair | result | colour | style | content | roughness | time |")
-    print("|---|---|---|---|---|---|---|")
+    print("| pair | result | colour | style | content (×1e3) | rough | time | default within "
+          "+10% of the best classic: colour / style (best) |")
+    print("|---|---|---|---|---|---|---|---|")
     for pair, rows in table.items():
         for label, s in rows.items():
             seconds = f"{s['seconds']:.0f} s" if "seconds" in s else ""
-            print(f"| {pair} | {label} | {s['colour']:.1f} | {s['style']:.0f} | "
-                  f"{s['content']:.1f} | {s['roughness']:.1f} | {seconds} |")
+            check = f"{verdict(rows, 'colour')} / {verdict(rows, 'style')}" \
+                if label == "default" else ""
+            print(f"| {pair} | {TITLES.get(label, label)} | {s['colour']:.1f} | "
+                  f"{s['style']:.0f} | {s['content'] / 1e3:.0f} | {s['roughness']:.1f} | "
+                  f"{seconds} | {check} |")
 
 
 def main() -> None:

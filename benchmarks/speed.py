@@ -134,6 +134,9 @@ def main() -> None:
     parser.add_argument("--baseline-in-process", action="store_true",
                         help="run the baseline in this process, after painterly has tuned "
                              "glibc's allocator here (faster than the classic tools run)")
+    parser.add_argument("--look-dir", type=Path, default=None,
+                        help="also save each default result here as CONTENT-STYLE.png with its "
+                             "time (benchmarks/look.py scores that folder as 'default')")
     parser.add_argument("--baseline-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.output_dir.mkdir(parents=True, exist_ok=True)
@@ -183,6 +186,8 @@ def main() -> None:
             del kept
             rows.append(row)
             print(json.dumps(row), flush=True)
+            if label == "default" and args.look_dir is not None:
+                _save_for_look(args.look_dir, content_name, style_name, path, result, seconds)
             if label == "default":
                 tiles += [content, images.load_image(path), images.load_image(base_path), style]
                 titles += ["photo",
@@ -209,6 +214,17 @@ def main() -> None:
               f"{row['default_equivalents']:6.1f} {row['ratio']:6.1f} "
               f"{row['reached_baseline_s'] or float('nan'):8.1f}  "
               f"{'met' if ok else 'NOT met'}")
+
+
+def _save_for_look(folder: Path, content: str, style: str, path: Path, result,
+                   seconds: float) -> None:
+    """The default result as benchmarks/look.py keeps its own runs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{Path(content).stem}-{Path(style).stem}"
+    images.save_image(images.load_image(path), folder / f"{stem}.png")
+    (folder / f"{stem}.json").write_text(json.dumps(
+        {"seconds": round(seconds, 2), "evaluations": result.evaluations, "options": {},
+         "from": "benchmarks/speed.py"}))
 
 
 def run_baseline(content: Image.Image, style: Image.Image, size: int, steps: int, cache: Path,

@@ -12,7 +12,7 @@ process.
 
     PYTHONPATH=. python benchmarks/video.py [--size 640] [--frames 24] [--style starry_night]
         [--frame-steps N] [--first-frame-steps N] [--temporal-weight W] [--input PATH]
-        [--sweep temporal_weight=0,1,10] [--memory SECONDS]
+        [--sweep temporal_weight=0,1,10] [--memory SECONDS] [--figures DIR]
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ from painterly.video.metrics import warping_errors
 from painterly.video.reader import open_clip
 from painterly.video.run import _resized, _working_size, video
 from painterly.video.synthetic import SyntheticClip
+
+sys.path.insert(0, str(Path(__file__).parent))
+from look_measures import Scorer
 
 
 def cpu_seconds() -> float:
@@ -73,10 +76,13 @@ def evaluate(source: Path, style: str, run: dict, size: tuple[int, int]) -> dict
     outputs = [np.asarray(Image.open(p).convert("RGB")) for p in run["frames"]]
     errors = warping_errors(inputs, outputs)
     losses = style_losses(run["frames"], style, size)
+    scorer = Scorer(images.load_image(style), Image.fromarray(inputs[0]), max(size))
+    distances = [scorer.style_distance(Image.fromarray(o)) for o in outputs]
     result = run["result"]
     n = result.computed
     return {"warp": float(np.mean(errors)), "style": float(np.mean(losses)),
             "style_later": float(np.mean(losses[1:])),
+            "distance": float(np.mean(distances)), "distance_later": float(np.mean(distances[1:])),
             "wall_per_frame": run["wall"] / n, "cpu_per_frame": run["cpu"] / n,
             **{f"{k}_per_frame": v / n for k, v in result.timing.items()}}
 
@@ -91,14 +97,41 @@ def make_clip(args, folder: Path) -> Path:
 
 
 def table(rows: list[tuple[str, dict]]) -> str:
-    lines = ["| run | warping error | style loss (mean) | later frames | s/frame wall | "
-             "s/frame CPU | flow | optimization | I/O |", "|" + "---|" * 9]
+    lines = ["| run | warping error | style loss (mean) | later frames | style distance (mean) "
+             "| later frames | s/frame wall | s/frame CPU | flow | optimization | I/O |",
+             "|" + "---|" * 11]
     for name, r in rows:
         lines.append(f"| {name} | {r['warp']:.2f} | {r['style']:.4g} | {r['style_later']:.4g} "
+                     f"| {r['distance']:.1f} | {r['distance_later']:.1f} "
                      f"| {r['wall_per_frame']:.2f} | {r['cpu_per_frame']:.2f} | "
                      f"{r['flow_per_frame']:.3f} | {r['optimization_per_frame']:.2f} | "
                      f"{r['io_per_frame']:.3f} |")
     return "\n".join(lines)
+
+
+def figures(runs: dict[str, list[Path]], folder: Path, first: int = 0, count: int = 8,
+            seconds: float = 4.0, fps: float = 12.0) -> None:
+    """A contact sheet of ``count`` consecutive frames per mode (one row each) and an animated
+    GIF of the modes side by side, into ``folder``."""
+    from painterly.io.figures import image_grid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tiles, titles = [], []
+    for name, frames in runs.items():
+        for index in range(first, min(first + count, len(frames))):
+            tiles.append(Image.open(frames[index]).convert("RGB"))
+            titles.append(f"{name} {index}")
+    sheet = image_grid(tiles, titles, columns=count, font_size=12)
+    with images.atomic_file(folder / "video_contact_sheet.jpg") as stream:
+        sheet.save(stream, "JPEG", quality=85)
+    length = min(len(frames) for frames in runs.values())
+    pictures = []
+    for index in range(min(length, round(seconds * fps))):
+        pictures.append(image_grid([Image.open(frames[index]).convert("RGB")
+                                    for frames in runs.values()], list(runs), font_size=12))
+    with images.atomic_file(folder / "video_side_by_side.gif") as stream:
+        pictures[0].save(stream, "GIF", save_all=True, append_images=pictures[1:],
+                         duration=round(1000 / fps), loop=0)
 
 
 def memory(seconds: float, folder: Path) -> str:
@@ -134,6 +167,8 @@ def main() -> None:
     parser.add_argument("--no-independent", action="store_true")
     parser.add_argument("--memory", type=float, help="also measure peak RSS: clip seconds")
     parser.add_argument("--json", help="write the numbers here too")
+    parser.add_argument("--figures", type=Path, help="also write a contact sheet of 8 frames "
+                        "per mode and a side-by-side GIF here")
     args = parser.parse_args()
     settings = {"size": args.size}
     for name in ("frame_steps", "first_frame_steps", "temporal_weight"):
@@ -147,29 +182,43 @@ def main() -> None:
         print(f"clip: {clip.count} frames of {clip.size[0]}x{clip.size[1]}, output {size[0]}x"
               f"{size[1]}, style {args.style}, settings {settings}", flush=True)
         runs = []
+        frames: dict[str, list[Path]] = {}
         if args.sweep:
             name, values = args.sweep.split("=")
             for value in values.split(","):
                 typed = float(value) if name == "temporal_weight" else int(value)
-                out = folder / f"sweep-{value}"
+                out = folder / f"sweep-{value.replace('.', '_')}"
                 run = run_mode(source, args.style, out, folder / "work",
                                {**settings, name: typed})
                 runs.append((f"{name}={value}", evaluate(source, args.style, run, size)))
                 print(table(runs[-1:]), flush=True)
         else:
             run = run_mode(source, args.style, folder / "consistent", folder / "work", settings)
+            frames["consistent"] = run["frames"]
             runs.append(("consistent", evaluate(source, args.style, run, size)))
             print(table(runs), flush=True)
         if not args.no_independent:
             run = run_mode(source, args.style, folder / "independent", folder / "work",
                            {**settings, "independent": True})
+            frames["independent"] = run["frames"]
             runs.append(("independent", evaluate(source, args.style, run, size)))
         print(table(runs))
         if not args.no_independent and not args.sweep:
             consistent, independent = runs[0][1], runs[-1][1]
             print(f"\nwarping error: {independent['warp'] / consistent['warp']:.1f}x lower; "
-                  f"style loss {100 * (consistent['style'] / independent['style'] - 1):+.1f}% "
+                  f"style loss {100 * (consistent['style'] / independent['style'] - 1):+.1f}%, "
+                  "style distance "
+                  f"{100 * (consistent['distance'] / independent['distance'] - 1):+.1f}% "
                   "against independent frames")
+        if args.figures:
+            for name, files in frames.items():
+                kept = args.figures / "frames" / name
+                kept.mkdir(parents=True, exist_ok=True)
+                for file in files:
+                    (kept / file.name).write_bytes(file.read_bytes())
+        if args.figures and len(frames) == 2:
+            figures({"independent": frames["independent"], "consistent": frames["consistent"]},
+                    args.figures)
         if args.memory:
             print()
             print(memory(args.memory, folder))

@@ -51,7 +51,8 @@ def test_strength_on_the_command_line_scales_the_default_style_weight(tmp_path):
 
 
 def test_more_strength_moves_the_result_further_from_the_photo():
+    # both start from the photo in the painting's palette; a light touch pulls back to the photo
     content_losses = [painterly.transfer("tubingen", "starry_night", strength=s, size=128,
-                                         min_size=128, steps=10, coarse_steps=0).terms.content
-                      for s in (0.01, 1.0, 100.0)]
-    assert content_losses[0] < content_losses[1] < content_losses[2]
+                                         min_size=128, steps=30, coarse_steps=0).terms.content
+                      for s in (0.01, 1.0)]
+    assert content_losses[0] < 0.85 * content_losses[1]

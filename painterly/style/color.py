@@ -8,6 +8,11 @@
   Cholesky factors), then transfer as usual.
 * ``yuv``: transfer as usual, then keep the result's luminance and the content's chroma.
 
+The default start of a run (``init="palette"``) uses the same linear map the other way round: the
+photo recoloured to the painting's colour mean and covariance. The optimization then begins in
+the painting's palette with the photo's layout; from the photo itself it keeps most of the photo's
+colours within a normal budget of evaluations (docs/look.md).
+
 Luminance is Y = 0.299 R + 0.587 G + 0.114 B. Adding the same amount to R, G and B changes Y by
 that amount and leaves the chroma (YIQ's I and Q, YUV's U and V) unchanged, so "result's luminance
 with the content's chroma" is ``content + (Y(result) - Y(content))`` on every channel.
@@ -63,23 +68,61 @@ def _matrix_power(covariance: torch.Tensor, power: float) -> torch.Tensor:
     return vectors @ torch.diag(values.clamp_min(1e-8) ** power) @ vectors.T
 
 
-def colour_transform(source: torch.Tensor, target: torch.Tensor, mode: str = "pca"
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(A, b) such that A x + b maps the colours of ``source`` to the mean and covariance of
-    ``target`` (both (1, 3, H, W)): A = C_t^1/2 C_s^-1/2 (``pca``) or L_t L_s^-1 (``chol``)."""
+ColourStatistics = tuple[torch.Tensor, torch.Tensor]
+"""Mean (3, 1) and covariance (3, 3) of an image's RGB values, float64."""
+
+
+def colour_statistics(image: torch.Tensor) -> ColourStatistics:
+    """Mean and (population) covariance of the colours of a (1, 3, H, W) image."""
+    pixels = image.flatten(2)[0].double().cpu()
+    return pixels.mean(1, keepdim=True), torch.cov(pixels, correction=0)
+
+
+def mixture_statistics(parts: Sequence[ColourStatistics], weights: Sequence[float]
+                       ) -> ColourStatistics:
+    """Mean and covariance of the colours of several images pooled with ``weights``."""
+    total = float(sum(weights))
+    mean = sum(w / total * m for (m, _), w in zip(parts, weights, strict=True))
+    second = sum(w / total * (c + m @ m.T) for (m, c), w in zip(parts, weights, strict=True))
+    return mean, second - mean @ mean.T
+
+
+def statistics_transform(source: ColourStatistics, target: ColourStatistics,
+                         mode: str = "pca") -> tuple[torch.Tensor, torch.Tensor]:
+    """(A, b) such that A x + b maps colours with the ``source`` statistics to the ``target``
+    mean and covariance: A = C_t^1/2 C_s^-1/2 (``pca``) or L_t L_s^-1 (``chol``)."""
     if mode not in MATCH_MODES:
         raise ValueError(f"unknown colour matching mode '{mode}'")
-    src = source.flatten(2)[0].double()
-    tgt = target.flatten(2)[0].double()
-    mean_s, mean_t = src.mean(1, keepdim=True), tgt.mean(1, keepdim=True)
+    (mean_s, cov_s), (mean_t, cov_t) = source, target
     eye = torch.eye(3, dtype=torch.float64) * 1e-7  # keeps flat (one-colour) images invertible
-    cov_s = torch.cov(src) + eye
-    cov_t = torch.cov(tgt) + eye
+    cov_s, cov_t = cov_s + eye, cov_t + eye
     if mode == "pca":
         matrix = _matrix_power(cov_t, 0.5) @ _matrix_power(cov_s, -0.5)
     else:
         matrix = torch.linalg.cholesky(cov_t) @ torch.linalg.inv(torch.linalg.cholesky(cov_s))
     return matrix, mean_t - matrix @ mean_s
+
+
+def colour_transform(source: torch.Tensor, target: torch.Tensor, mode: str = "pca"
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(A, b) such that A x + b maps the colours of ``source`` to the mean and covariance of
+    ``target`` (both (1, 3, H, W))."""
+    return statistics_transform(colour_statistics(source), colour_statistics(target), mode)
+
+
+def keeps_photo_colours(mode: str | None) -> bool:
+    """Whether ``mode`` optimizes with the photo's colours (``luminance``, ``match``): the
+    palette start is then the photo itself."""
+    return mode in ("luminance", "match")
+
+
+def recolour(image: torch.Tensor, target: ColourStatistics, mode: str = "pca") -> torch.Tensor:
+    """``image`` (1, 3, H, W) with its colours mapped to the ``target`` mean and covariance,
+    clipped to 0..1: the painting's palette on the photo's layout (the ``palette`` start)."""
+    matrix, offset = statistics_transform(colour_statistics(image), target, mode)
+    flat = image.flatten(2)[0].double().cpu()
+    mapped = (matrix @ flat + offset).float().reshape(image.shape).to(image.device)
+    return mapped.clamp(0, 1)
 
 
 def match_colors(style: torch.Tensor, content: torch.Tensor, mode: str = "pca",

@@ -17,7 +17,7 @@ from painterly.style.color import PRESERVE_COLORS
 from painterly.style.losses import LAYER_WEIGHT_SCHEMES, STYLE_STATISTICS
 from painterly.style.presets import PRESETS
 
-INIT_CHOICES = ("content", "noise")
+INIT_CHOICES = ("palette", "content", "noise")
 MAX_SIZE = 8192
 
 
@@ -83,7 +83,10 @@ class TransferOptions:
         None, "settings of a classic tool (options you give still win): "
               + "; ".join(f"{p.name}: {p.summary}" for p in PRESETS.values()),
         choices=tuple(PRESETS), label="Preset")
-    init: str = option("content", "what the optimization starts from", choices=INIT_CHOICES,
+    init: str = option("palette", "what the optimization starts from: palette (the photo "
+                       "recoloured to the painting's colour mean and covariance; the photo "
+                       "itself under preserve-colors luminance or match), content (the "
+                       "photo), noise, or an image file", choices=INIT_CHOICES,
                        free_text="PATH of an image", label="Start from")
     optimizer: str = option("lbfgs", "optimization method", choices=METHODS, label="Optimizer")
     learning_rate: float = option(0.02, "Adam's step size on 0..1 pixels", positive=True,

@@ -19,7 +19,7 @@ normalization"); the conversions are exact for the default layers:
   beta = 400 S = 0.1312, TV 32.51 (on 0..1 pixels; beta/alpha = 27520); bounded L-BFGS
   history 100 (as for gatys), noise init, 1000 evaluations at one scale.
 * painterly: the defaults of :class:`~painterly.style.transfer.TransferOptions` (coarse to fine,
-  bounded L-BFGS, content init), what you get without a preset.
+  bounded L-BFGS, palette start), what you get without a preset.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
     Preset("painterly", "painterly's defaults: coarse to fine from 256 px (100 then 150 "
-           "evaluations), bounded L-BFGS, content init, Gatys' notebook balance (1/N^2 layer "
-           "weights, beta/alpha 1.376e6), light smoothness prior",
+           "evaluations), bounded L-BFGS from the photo in the painting's palette, Gatys' "
+           "notebook balance (1/N^2 layer weights, beta/alpha 1.376e6), light smoothness prior",
            "this project (docs/look.md)", {}),
     Preset("paper", "the paper's printed formula: equal layer weights, alpha/beta = 1e-3, no "
            "smoothness prior (a light touch: the photo with the painting's texture)",

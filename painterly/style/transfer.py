@@ -74,6 +74,9 @@ class Plan:
     rungs: list[Rung]
     memory_plans: list[memory.MemoryPlan]
     loss: PerceptualLoss
+    palette: color.ColourStatistics | None = None
+    """The styles' pooled colour statistics, for the ``palette`` start (None when the run keeps
+    the photo's colours: then the palette start is the photo)."""
 
     def objective(self, index: int) -> Objective:
         """The objective of rung ``index``: whole-image or tiled, as its memory plan says."""
@@ -154,7 +157,19 @@ def plan(content: images.ImageSource, style: images.ImageSource | Sequence[image
                           tv_weight=opts.tv_weight, layer_weights=opts.layer_weights,
                           style_loss=opts.style_loss,
                           precision=resolve_precision(opts.precision, opts.device))
-    return Plan(opts, prepared, content_image, style_images, regions, rungs, memory_plans, loss)
+    return Plan(opts, prepared, content_image, style_images, regions, rungs, memory_plans, loss,
+                _palette(style_images, opts)
+                if opts.init == "palette" and not color.keeps_photo_colours(opts.preserve_colors)
+                else None)
+
+
+def _palette(styles: list[Image.Image | None], opts: TransferOptions) -> color.ColourStatistics:
+    """The colour statistics of the style images, pooled with the blend weights."""
+    present = [s for s in styles if s is not None]
+    weights = [w for s, w in zip(styles, opts.style_blend or [1.0] * len(styles), strict=True)
+               if s is not None]
+    return color.mixture_statistics([color.colour_statistics(images.to_tensor(s))
+                                     for s in present], weights)
 
 
 # --- one rung ------------------------------------------------------------------------------------
@@ -285,7 +300,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
             continue
         content_tensor = the_plan.content_at(rungs[index].size)
         the_plan.set_targets(objective, content_tensor)
-        current = _start(init_image, opts, content_tensor) if current is None else \
+        current = _start(init_image, the_plan, content_tensor) if current is None else \
             images.resize_tensor(current, tuple(content_tensor.shape[-2:]))
         if budget.needs_measurement:  # plan the whole run from two evaluations
             budget.measure(objective, current)
@@ -314,7 +329,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
 
     final_size = rungs[-1].size
     if current is None:  # nothing ran (a budget too small for even one evaluation)
-        current = _start(init_image, opts, the_plan.content_at(final_size))
+        current = _start(init_image, the_plan, the_plan.content_at(final_size))
     if current.shape[-1] != final_size[0] or current.shape[-2] != final_size[1]:
         current = images.resize_tensor(current, (final_size[1], final_size[0]))  # size asked
     content_style_loss = None
@@ -379,9 +394,9 @@ def _bounded_style(style: Image.Image, size: int, scale: float) -> Image.Image:
     return style
 
 
-def _start(init_image: InitImage | None, opts: TransferOptions,
-           content: torch.Tensor) -> torch.Tensor:
-    """The first rung's start: ``init_image`` if given, else what ``opts.init`` names."""
+def _start(init_image: InitImage | None, the_plan: Plan, content: torch.Tensor) -> torch.Tensor:
+    """The first rung's start: ``init_image`` if given, else what ``init`` names."""
+    opts = the_plan.opts
     height, width = content.shape[-2:]
     if isinstance(init_image, Image.Image):
         return _tensor(init_image.convert("RGB"), (width, height), str(content.device))
@@ -392,7 +407,9 @@ def _start(init_image: InitImage | None, opts: TransferOptions,
         start = init_image.detach().float().to(content.device).clamp(0, 1)
         return start if start.shape[-2:] == content.shape[-2:] else \
             images.resize_tensor(start, (height, width))
-    if opts.init == "content":
+    if opts.init == "palette" and the_plan.palette is not None:
+        return color.recolour(content, the_plan.palette)
+    if opts.init in ("palette", "content"):  # keeping the photo's colours: palette is the photo
         return content.clone()
     if opts.init == "noise":
         generator = torch.Generator().manual_seed(opts.seed)

@@ -128,6 +128,16 @@ class _FrameLoop:
         self.computed = 0
         self.losses: list[float] = []
         self.timing = {"flow": 0.0, "optimization": 0.0, "io": 0.0}
+        pictures = [s for s in styles if isinstance(s, Image.Image)]
+        blend = frame_options.get("style_blend")
+        weights = [w for s, w in zip(styles, blend or [1.0] * len(styles), strict=True)
+                   if isinstance(s, Image.Image)]
+        self.palette = None if color.keeps_photo_colours(frame_options.get("preserve_colors")) \
+            else \
+            color.mixture_statistics([color.colour_statistics(images.to_tensor(s))
+                                      for s in pictures], weights)
+        """Colour statistics of the styles: disoccluded pixels start in the painting's palette,
+        as the first frame does."""
 
     def _emit(self, event: FrameProgress) -> None:
         if self.progress is not None:
@@ -186,7 +196,7 @@ class _FrameLoop:
             motion = flow.motion(previous_frame, frame)
             init, temporal = _temporal_start(frame, previous_result, motion,
                                              self.settings.temporal_weight,
-                                             options.get("preserve_colors"))
+                                             options.get("preserve_colors"), self.palette)
             self.timing["flow"] += time.perf_counter() - moment
             options.update(min_size=max(self.size), coarse_steps=0, init_image=init)
             if self.settings.temporal_weight > 0:
@@ -215,16 +225,19 @@ class _FrameLoop:
 
 
 def _temporal_start(frame: np.ndarray, previous_result: np.ndarray, motion: flow.Motion,
-                    weight: float, preserve_colors: str | None
+                    weight: float, preserve_colors: str | None,
+                    palette: color.ColourStatistics | None = None
                     ) -> tuple[torch.Tensor, TemporalLoss]:
     """The initial image of a frame (the previous result warped, the frame's own pixels where
-    it was disoccluded) and its temporal loss. Under ``luminance`` and ``yuv`` colour modes the
-    output's colours come from the frame, so only luminance is held (and, for ``luminance``,
-    optimized)."""
-    warped = motion.warp(previous_result.astype(np.float32) / 255)
+    it was disoccluded, recoloured to ``palette`` when given) and its temporal loss. Under
+    ``luminance`` and ``yuv`` colour modes the output's colours come from the frame, so only
+    luminance is held (and, for ``luminance``, optimized)."""
+    warped = np.clip(motion.warp(previous_result.astype(np.float32) / 255), 0, 1)
     keep = motion.reliable[..., None]
-    content = frame.astype(np.float32) / 255
-    start = _tensor(keep * warped + (1 - keep) * content)
+    content = _tensor(frame.astype(np.float32) / 255)
+    if palette is not None:
+        content = color.recolour(content, palette)
+    start = _tensor(keep * warped) + _tensor(1 - keep) * content
     target = _tensor(warped)
     if preserve_colors in ("luminance", "yuv"):
         target = color.grey(color.luminance(target))

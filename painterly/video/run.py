@@ -11,7 +11,6 @@ file is encoded once every frame is done.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -19,20 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from painterly.io import images
 from painterly.options import check_known
-from painterly.style import color
 from painterly.style.events import Evaluated, Event
 from painterly.style.options import TransferOptions
 from painterly.style.presets import apply_preset
-from painterly.style.transfer import transfer
-from painterly.video import flow, plan, reader, writer
+from painterly.video import plan, reader, writer
 from painterly.video.events import FrameProgress
 from painterly.video.options import PER_VIDEO, VideoOptions
-from painterly.video.temporal import TemporalLoss
+from painterly.video.stylize import FrameStylizer
 from painterly.video.work import WorkFolder, default_root, run_key
 
 
@@ -124,6 +120,7 @@ class _FrameLoop:
         self.clip, self.styles, self.size = clip, styles, size
         self.settings, self.frame_options, self.work = settings, frame_options, work
         self.progress, self.should_stop = progress, should_stop
+        self.stylizer = FrameStylizer(styles, size, frame_options, settings.temporal_weight)
         self.interrupted = False
         self.computed = 0
         self.losses: list[float] = []
@@ -178,64 +175,24 @@ class _FrameLoop:
                  previous_result: np.ndarray | None) -> np.ndarray | None:
         """Run one frame and store it; None if the run was interrupted."""
         count = self.clip.count
-        options = dict(self.frame_options, steps=frame_plan.steps)
-        if frame_plan.seconds is not None:
-            options["time_budget"] = max(frame_plan.seconds, 0.01)
-        if not frame_plan.full_run:
-            moment = time.perf_counter()
-            motion = flow.motion(previous_frame, frame)
-            init, temporal = _temporal_start(frame, previous_result, motion,
-                                             self.settings.temporal_weight,
-                                             options.get("preserve_colors"))
-            self.timing["flow"] += time.perf_counter() - moment
-            options.update(min_size=max(self.size), coarse_steps=0, init_image=init)
-            if self.settings.temporal_weight > 0:
-                options["extra_loss"] = temporal
 
         def forward(event: Event) -> None:
             if isinstance(event, Evaluated):
                 self._emit(FrameProgress(frame=index, frames=count, evaluation=event))
 
-        moment = time.perf_counter()
-        outcome = transfer(Image.fromarray(frame), self.styles, on_event=forward,
-                           should_stop=self.should_stop, **options)
-        self.timing["optimization"] += time.perf_counter() - moment
-        stopped = self.should_stop is not None and self.should_stop()
-        if outcome.interrupted or stopped:
+        stylized = self.stylizer(frame, frame_plan, (previous_frame, previous_result),
+                                 on_event=forward, should_stop=self.should_stop)
+        if stylized is None:
             return None
+        for part, seconds in stylized.timing.items():
+            self.timing[part] += seconds
         moment = time.perf_counter()
-        pixels = np.asarray(outcome.image)
-        self.work.save(index, pixels)
+        self.work.save(index, stylized.pixels)
         self.timing["io"] += time.perf_counter() - moment
         self.computed += 1
-        loss = outcome.terms.total if outcome.terms is not None else math.nan
-        self.losses.append(loss)
-        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=loss))
-        return pixels
-
-
-def _temporal_start(frame: np.ndarray, previous_result: np.ndarray, motion: flow.Motion,
-                    weight: float, preserve_colors: str | None
-                    ) -> tuple[torch.Tensor, TemporalLoss]:
-    """The initial image of a frame (the previous result warped, the frame's own pixels where
-    it was disoccluded) and its temporal loss. Under ``luminance`` and ``yuv`` colour modes the
-    output's colours come from the frame, so only luminance is held (and, for ``luminance``,
-    optimized)."""
-    warped = motion.warp(previous_result.astype(np.float32) / 255)
-    keep = motion.reliable[..., None]
-    content = frame.astype(np.float32) / 255
-    start = _tensor(keep * warped + (1 - keep) * content)
-    target = _tensor(warped)
-    if preserve_colors in ("luminance", "yuv"):
-        target = color.grey(color.luminance(target))
-    if preserve_colors == "luminance":
-        start = color.grey(color.luminance(start))
-    reliability = torch.from_numpy(motion.reliable)[None, None]
-    return start, TemporalLoss(target, reliability, weight)
-
-
-def _tensor(pixels: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float()
+        self.losses.append(stylized.loss)
+        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=stylized.loss))
+        return stylized.pixels
 
 
 def _resized(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:

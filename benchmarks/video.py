@@ -35,8 +35,8 @@ from painterly.nets.vgg import load_vgg19
 from painterly.style.losses import PerceptualLoss
 from painterly.style.transfer import TransferOptions, _style_size, _tensor
 from painterly.video.metrics import warping_errors
-from painterly.video.reader import open_clip
-from painterly.video.run import _resized, _working_size, video
+from painterly.video.reader import open_clip, resized
+from painterly.video.run import _working_size, video
 from painterly.video.synthetic import SyntheticClip
 
 
@@ -69,7 +69,7 @@ def run_mode(source: Path, style: str, out: Path, work: Path, settings: dict) ->
 
 
 def evaluate(source: Path, style: str, run: dict, size: tuple[int, int]) -> dict:
-    inputs = [_resized(f, size) for f in open_clip(source).frames()]
+    inputs = [resized(f, size) for f in open_clip(source).frames()]
     outputs = [np.asarray(Image.open(p).convert("RGB")) for p in run["frames"]]
     errors = warping_errors(inputs, outputs)
     losses = style_losses(run["frames"], style, size)

@@ -84,12 +84,18 @@ def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
     frame_options["size"] = max(size)
     key_parts = {"clip": clip.fingerprint(), "styles": [_image_hash(s) for s in styles],
                  "size": size, "options": frame_options,
-                 "video": {k: v for k, v in dataclasses.asdict(settings).items()
-                           if k not in ("work_dir", "keep_frames", "partial")},
+                 "video": _pixel_settings(settings),
                  "files": {k: _file_stamp(frame_options.get(k)) for k in ("mask", "weights")}}
     work = WorkFolder(settings.work_dir or default_root(), run_key(key_parts),
                       {"input": str(input), **key_parts})
-    loop = _FrameLoop(clip, styles, size, settings, frame_options, work, progress, should_stop)
+    if settings.ray is None:
+        loop = _FrameLoop(clip, styles, size, settings, frame_options, work, progress,
+                          should_stop)
+    else:
+        from painterly.video.raychunks import RayChunks
+
+        loop = RayChunks(clip, styles, size, settings, frame_options, work, progress,
+                         should_stop)
     loop.run(start)
     timing = loop.timing
     result_path = None
@@ -108,6 +114,15 @@ def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
             work.remove()
     return VideoResult(result_path, finished, clip.count, loop.computed, loop.interrupted,
                        work.path, time.perf_counter() - start, timing, loop.losses)
+
+
+def _pixel_settings(settings: VideoOptions) -> dict:
+    """The video settings that change a pixel (part of the work folder's key). Where the run
+    happens does not; how a --ray run is cut into chunks does."""
+    chunked = ("chunk_frames", "overlap") if settings.ray is not None else ()
+    return {k: v for k, v in dataclasses.asdict(settings).items()
+            if k not in ("work_dir", "keep_frames", "partial", "ray", "workers", "threads",
+                         "chunk_frames", "overlap") or k in chunked}
 
 
 class _FrameLoop:
@@ -140,7 +155,7 @@ class _FrameLoop:
         try:
             for index in range(count):
                 moment = time.perf_counter()
-                frame = _resized(next(frames), self.size)
+                frame = reader.resized(next(frames), self.size)
                 done = self.work.has(index)
                 if done and (self.settings.independent or self.work.has(index + 1)):
                     result = None  # neither this frame nor the next needs it
@@ -193,12 +208,6 @@ class _FrameLoop:
         self.losses.append(stylized.loss)
         self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=stylized.loss))
         return stylized.pixels
-
-
-def _resized(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    if (frame.shape[1], frame.shape[0]) == size:
-        return frame
-    return np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.LANCZOS))
 
 
 def _working_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:

@@ -8,11 +8,15 @@ shared machine the CPU time is the stable number: wall ≈ CPU / 2 on the idle 2
 The clip is synthesized (a camera pan and zoom over a built-in photo with a disc crossing it) or
 given with --input. ``--sweep`` runs the consistent mode for several temporal weights / frame
 steps; ``--memory`` measures the peak RSS of a short clip and a 6x longer one, each in a fresh
-process.
+process. ``--ray 1,2`` runs the clip in chunks on a local Ray cluster (started here, one torch
+thread per actor) with each number of actors and each ``--overlap``, and compares the warping
+error across the chunk seams (the transitions from the first cross-faded frame to the seam's
+first frame) with the error inside the chunks, and the wall time with the local run.
 
     PYTHONPATH=. python benchmarks/video.py [--size 640] [--frames 24] [--style starry_night]
         [--frame-steps N] [--first-frame-steps N] [--temporal-weight W] [--input PATH]
         [--sweep temporal_weight=0,1,10] [--memory SECONDS]
+        [--ray 1,2 --chunk-frames 8 --overlap 0,4]
 """
 
 from __future__ import annotations
@@ -121,6 +125,59 @@ def memory(seconds: float, folder: Path) -> str:
     return "\n".join(lines)
 
 
+def ray_table(args, source: Path, size: tuple[int, int], settings: dict,
+              folder: Path) -> str:
+    """Chunked runs on a local Ray cluster against the local run of the same clip."""
+    import ray
+
+    from painterly.batch.raycluster import runtime_env
+    from painterly.video.chunks import plan_chunks
+
+    counts = [int(n) for n in args.ray.split(",")]
+    overlaps = [int(n) for n in args.overlap.split(",")]
+    torch.set_num_threads(1)  # as each actor
+    inputs = [resized(f, size) for f in open_clip(source).frames()]
+
+    def measure(out: Path, **extra) -> tuple[list[float], float, object]:
+        wall = time.perf_counter()
+        result = video(source, args.style, out, work_dir=folder / "work", keep_frames=True,
+                       **settings, **extra)
+        wall = time.perf_counter() - wall
+        outputs = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(out.iterdir())]
+        return warping_errors(inputs, outputs), wall, result
+
+    errors, local_wall, _ = measure(folder / "local")
+    lines = ["| run | seams (mode) | warping error inside chunks | at seams (mean / max) | "
+             "seams / inside | wall s | speed-up |", "|" + "---|" * 7,
+             f"| local, 1 thread | - | {np.mean(errors):.2f} | - | - | {local_wall:.0f} | 1.00 |"]
+    print("\n".join(lines), flush=True)
+    context = ray.init(num_cpus=max(counts), include_dashboard=False, logging_level="ERROR",
+                       log_to_driver=False, runtime_env=runtime_env(),
+                       _node_ip_address="127.0.0.1")
+    try:
+        for workers in counts:
+            for overlap in overlaps if workers > 1 else overlaps[-1:]:  # 1: no seams to blend
+                errors, wall, result = measure(
+                    folder / f"ray-{workers}-{overlap}", ray=context.address_info["gcs_address"],
+                    workers=workers, threads=1, chunk_frames=args.chunk_frames, overlap=overlap)
+                seams = [c.start for c in plan_chunks(len(inputs), args.chunk_frames,
+                                                      overlap)[1:]]
+                boundary = {t for s in seams for t in range(s - overlap, s + 1)}
+                inside = [e for t, e in enumerate(errors, 1) if t not in boundary]
+                at = [errors[t - 1] for t in sorted(boundary)]
+                modes = sorted((result.work_folder / "notes").iterdir())
+                modes = ", ".join(p.read_text() for p in modes)
+                lines.append(f"| Ray, {workers} actor{'s' if workers > 1 else ''}, overlap "
+                             f"{overlap} | {len(seams)} ({modes}) | {np.mean(inside):.2f} | "
+                             f"{np.mean(at):.2f} / {np.max(at):.2f} | "
+                             f"{np.mean(at) / np.mean(inside):.2f} | {wall:.0f} | "
+                             f"{local_wall / wall:.2f} |")
+                print(lines[-1], flush=True)
+    finally:
+        ray.shutdown()
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=640)
@@ -134,6 +191,9 @@ def main() -> None:
     parser.add_argument("--no-independent", action="store_true")
     parser.add_argument("--memory", type=float, help="also measure peak RSS: clip seconds")
     parser.add_argument("--json", help="write the numbers here too")
+    parser.add_argument("--ray", help="numbers of Ray actors, e.g. 1,2: chunked runs only")
+    parser.add_argument("--chunk-frames", type=int, default=8)
+    parser.add_argument("--overlap", default="4", help="overlaps to try, e.g. 0,4")
     args = parser.parse_args()
     settings = {"size": args.size}
     for name in ("frame_steps", "first_frame_steps", "temporal_weight"):
@@ -146,6 +206,9 @@ def main() -> None:
         size = _working_size(clip.size, args.size)
         print(f"clip: {clip.count} frames of {clip.size[0]}x{clip.size[1]}, output {size[0]}x"
               f"{size[1]}, style {args.style}, settings {settings}", flush=True)
+        if args.ray:
+            print(ray_table(args, source, size, settings, folder))
+            return
         runs = []
         if args.sweep:
             name, values = args.sweep.split("=")

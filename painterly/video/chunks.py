@@ -57,6 +57,26 @@ def plan_chunks(count: int, chunk_frames: int, overlap: int) -> list[Chunk]:
             for number, start in enumerate(starts)]
 
 
+def next_chunk(pending: set[int], running: set[int]) -> int | None:
+    """Which chunk a free worker takes, given the chunks not complete (``pending``, running ones
+    included) and those running: one that can continue a finished chain (its predecessor is
+    complete: a seeded seam) if any, else the middle of the longest row of waiting chunks, so
+    the chain before it can continue into the first half (seams are few: about one per worker,
+    not one per chunk)."""
+    waiting = sorted(pending - running)
+    for number in waiting:
+        if number - 1 not in pending:
+            return number
+    rows: list[list[int]] = []
+    for number in waiting:
+        if rows and rows[-1][-1] == number - 1:
+            rows[-1].append(number)
+        else:
+            rows.append([number])
+    longest = max(rows, key=len, default=None)
+    return None if longest is None else longest[len(longest) // 2]
+
+
 @dataclass(frozen=True)
 class Task:
     """Frames ``[first, end)`` of a chunk's chain, to run in order on one worker."""

@@ -62,16 +62,17 @@ class VideoOptions:
         web=False)
     workers: int | None = option(
         None, "with --ray: actors, each keeping a VGG-19 loaded (off: one per GPU, else one per "
-              "--threads CPUs of the cluster)", low=1, web=False)
+              "--threads CPUs of the cluster)", low=1, metavar="N", web=False)
     threads: int | None = option(
         None, "with --ray: torch threads of each actor on a CPU (off: 1 up to 256 px, else 4)",
-        low=1, web=False)
+        low=1, metavar="N", web=False)
     chunk_frames: int = option(
-        48, "with --ray: frames per chunk (chunks run on different actors)", low=2, web=False)
+        48, "with --ray: frames per chunk (chunks run on different actors)", low=2,
+        metavar="N", web=False)
     overlap: int = option(
         8, "with --ray: frames before a chunk that it also computes when the previous chunk "
            "is still running; the two are cross-faded over them (0: a hard cut)", low=0,
-        web=False)
+        metavar="K", web=False)
 
     def validated(self) -> VideoOptions:
         """Raise :class:`~painterly.options.OptionError` for any bad value; returns self."""

@@ -24,7 +24,7 @@ from painterly.batch.raycluster import MAX_WORKER_DEATHS, actor_layout, connect,
 from painterly.batch.render import prepare_worker
 from painterly.errors import UserError
 from painterly.video import reader
-from painterly.video.chunks import Chunk, ChunkLedger, Task, plan_chunks
+from painterly.video.chunks import Chunk, ChunkLedger, Task, next_chunk, plan_chunks
 from painterly.video.events import FrameProgress
 from painterly.video.options import VideoOptions
 from painterly.video.plan import FramePlan
@@ -122,20 +122,20 @@ class RayChunks:
                 if self.should_stop is not None and self.should_stop():
                     self.interrupted = True
                     return
-                busy = {r.task.chunk.number for r in running.values()}
                 for slot in range(len(self._actors)):
                     if slot in running:
                         continue
-                    chunk = next((c for c in pending if c.number not in busy), None)
-                    if chunk is None:
+                    number = next_chunk({c.number for c in pending},
+                                        {r.task.chunk.number for r in running.values()})
+                    if number is None:
                         break
+                    chunk = self.chunks[number]
                     self._finish(self.ledger.settle(chunk))
                     task = self.ledger.next_task(chunk)
                     if task is None:
                         pending.remove(chunk)
                         continue
                     running[slot] = self._start(slot, task)
-                    busy.add(chunk.number)
                 refs = {r.ref: slot for slot, r in running.items()}
                 if not refs:
                     continue

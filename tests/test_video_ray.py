@@ -34,9 +34,18 @@ def cluster():
     """A one-node Ray cluster of this test process with 2 CPUs; yields its address."""
     from painterly.batch.raycluster import runtime_env
 
-    context = ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
-                       log_to_driver=False, runtime_env=runtime_env(),
-                       _node_ip_address="127.0.0.1")
+    # Ray starts workers 15 steps nicer than itself: on a busy machine they would barely run
+    os.environ.setdefault("RAY_worker_niceness", "0")
+    for attempt in range(3):  # Ray gives its node 30 s to start: too few on a loaded machine
+        try:
+            context = ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
+                               log_to_driver=False, runtime_env=runtime_env(),
+                               _node_ip_address="127.0.0.1")
+            break
+        except Exception:
+            ray.shutdown()
+            if attempt == 2:
+                raise
     yield context.address_info["gcs_address"]
     ray.shutdown()
 

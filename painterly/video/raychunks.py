@@ -190,7 +190,9 @@ class RayChunks:
         except self.ray.exceptions.RayError as error:
             if not isinstance(error, (self.ray.exceptions.RayActorError,
                                       self.ray.exceptions.WorkerCrashedError)):
-                raise UserError(f"a Ray worker failed: {first_line(error)}") from None
+                cause = getattr(error, "cause", None)
+                raise UserError(str(cause) if isinstance(cause, UserError)
+                                else f"a Ray worker failed: {first_line(error)}") from None
             self._replace(slot)
             return False
         for part, seconds in stylized.timing.items():

@@ -141,7 +141,8 @@ def ray_table(args, source: Path, size: tuple[int, int], settings: dict,
 
     def measure(out: Path, **extra) -> tuple[list[float], float, object]:
         wall = time.perf_counter()
-        result = video(source, args.style, out, work_dir=folder / "work", keep_frames=True,
+        result = video(source, args.style, out, work_dir=folder / f"work-{out.name}",
+                       keep_frames=True,
                        **settings, **extra)
         wall = time.perf_counter() - wall
         outputs = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(out.iterdir())]

@@ -8,11 +8,16 @@ shared machine the CPU time is the stable number: wall ≈ CPU / 2 on the idle 2
 The clip is synthesized (a camera pan and zoom over a built-in photo with a disc crossing it) or
 given with --input. ``--sweep`` runs the consistent mode for several temporal weights / frame
 steps; ``--memory`` measures the peak RSS of a short clip and a 6x longer one, each in a fresh
-process.
+process. ``--ray 1,2`` runs the clip in chunks on a local Ray cluster (started here, one torch
+thread per actor) with each number of actors and each ``--overlap``, and compares the warping
+error across the chunk seams (the transitions from the first cross-faded frame to the seam's
+first frame) with the error inside the chunks, and the wall times (speed-up against the first
+row; one actor gives the local run's pixels).
 
     PYTHONPATH=. python benchmarks/video.py [--size 640] [--frames 24] [--style starry_night]
         [--frame-steps N] [--first-frame-steps N] [--temporal-weight W] [--input PATH]
         [--sweep temporal_weight=0,1,10] [--memory SECONDS] [--figures DIR]
+        [--ray 1,2 --chunk-frames 8 --overlap 0,4]
 """
 
 from __future__ import annotations
@@ -35,8 +40,8 @@ from painterly.nets.vgg import load_vgg19
 from painterly.style.losses import PerceptualLoss
 from painterly.style.transfer import TransferOptions, _style_size, _tensor
 from painterly.video.metrics import warping_errors
-from painterly.video.reader import open_clip
-from painterly.video.run import _resized, _working_size, video
+from painterly.video.reader import open_clip, resized
+from painterly.video.run import _working_size, video
 from painterly.video.synthetic import SyntheticClip
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -72,7 +77,7 @@ def run_mode(source: Path, style: str, out: Path, work: Path, settings: dict) ->
 
 
 def evaluate(source: Path, style: str, run: dict, size: tuple[int, int]) -> dict:
-    inputs = [_resized(f, size) for f in open_clip(source).frames()]
+    inputs = [resized(f, size) for f in open_clip(source).frames()]
     outputs = [np.asarray(Image.open(p).convert("RGB")) for p in run["frames"]]
     errors = warping_errors(inputs, outputs)
     losses = style_losses(run["frames"], style, size)
@@ -154,6 +159,66 @@ def memory(seconds: float, folder: Path) -> str:
     return "\n".join(lines)
 
 
+def ray_table(args, source: Path, size: tuple[int, int], settings: dict,
+              folder: Path) -> str:
+    """Chunked runs on a local Ray cluster: seams against the inside of chunks, wall time."""
+    import ray
+
+    from painterly.batch.raycluster import runtime_env
+    from painterly.video.chunks import BLEND
+
+    counts = [int(n) for n in args.ray.split(",")]
+    overlaps = [int(n) for n in args.overlap.split(",")]
+    torch.set_num_threads(1)  # as each actor
+    inputs = [resized(f, size) for f in open_clip(source).frames()]
+
+    def measure(out: Path, **extra) -> tuple[list[float], float, object]:
+        wall = time.perf_counter()
+        result = video(source, args.style, out, work_dir=folder / f"work-{out.name}",
+                       keep_frames=True,
+                       **settings, **extra)
+        wall = time.perf_counter() - wall
+        outputs = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(out.iterdir())]
+        return warping_errors(inputs, outputs), wall, result
+
+    lines = ["| run | seams | warping error inside chunks | at seams (mean / max) | "
+             "seams / inside | wall s | speed-up |", "|" + "---|" * 7]
+    first_wall = None
+    for attempt in range(3):  # Ray gives its node 30 s to start: too few on a loaded machine
+        try:
+            context = ray.init(num_cpus=max(counts), include_dashboard=False,
+                               logging_level="ERROR", log_to_driver=False,
+                               runtime_env=runtime_env(), _node_ip_address="127.0.0.1")
+            break
+        except Exception:
+            ray.shutdown()
+            if attempt == 2:
+                raise
+    try:
+        for workers in counts:
+            for overlap in overlaps if workers > 1 else overlaps[-1:]:  # 1: no seams to blend
+                errors, wall, result = measure(
+                    folder / f"ray-{workers}-{overlap}", ray=context.address_info["gcs_address"],
+                    workers=workers, threads=1, chunk_frames=args.chunk_frames, overlap=overlap)
+                modes = {int(p.name.split("-")[1]): p.read_text()
+                         for p in (result.work_folder / "notes").glob("seam-*")}
+                blended = [start for start, mode in modes.items() if mode == BLEND]
+                boundary = {t for s in blended for t in range(s - overlap, s + 1)}
+                inside = [e for t, e in enumerate(errors, 1) if t not in boundary]
+                at = [errors[t - 1] for t in sorted(boundary)]
+                at_mean, at_max = (np.mean(at), np.max(at)) if at else (np.nan, np.nan)
+                first_wall = first_wall or wall
+                modes = f"{len(blended)} blended, {len(modes) - len(blended)} seeded"
+                lines.append(f"| Ray, {workers} actor{'s' if workers > 1 else ''}, overlap "
+                             f"{overlap} | {modes} | {np.mean(inside):.2f} | "
+                             f"{at_mean:.2f} / {at_max:.2f} | {at_mean / np.mean(inside):.2f} | "
+                             f"{wall:.0f} | {first_wall / wall:.2f} |")
+                print(lines[-1], flush=True)
+    finally:
+        ray.shutdown()
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=640)
@@ -169,6 +234,9 @@ def main() -> None:
     parser.add_argument("--json", help="write the numbers here too")
     parser.add_argument("--figures", type=Path, help="also write a contact sheet of 8 frames "
                         "per mode and a side-by-side GIF here")
+    parser.add_argument("--ray", help="numbers of Ray actors, e.g. 1,2: chunked runs only")
+    parser.add_argument("--chunk-frames", type=int, default=8)
+    parser.add_argument("--overlap", default="4", help="overlaps to try, e.g. 0,4")
     args = parser.parse_args()
     settings = {"size": args.size}
     for name in ("frame_steps", "first_frame_steps", "temporal_weight"):
@@ -181,6 +249,9 @@ def main() -> None:
         size = _working_size(clip.size, args.size)
         print(f"clip: {clip.count} frames of {clip.size[0]}x{clip.size[1]}, output {size[0]}x"
               f"{size[1]}, style {args.style}, settings {settings}", flush=True)
+        if args.ray:
+            print(ray_table(args, source, size, settings, folder))
+            return
         runs = []
         frames: dict[str, list[Path]] = {}
         if args.sweep:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import socket
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from .render import Failure, JobSpec, prepare_worker, render, worker_label
 
 CACHED_INPUTS = 256
 """Input files kept in the object store for reuse (styles are sent once, not once per job)."""
+CONNECT_TIMEOUT_S = 10.0
+"""Seconds to wait for the cluster's address to answer at all."""
 MAX_WORKER_DEATHS = 3
 """Worker deaths in a row (no job finished between them), per worker, before the batch stops."""
 
@@ -55,31 +59,69 @@ class RenderActor:
         return render(spec.with_data(list(data)))
 
 
+def connect(address: str) -> Any:
+    """Ray, connected to the cluster at ``address`` (``auto`` or ``HOST:PORT``) with
+    :func:`runtime_env`, unless the caller has connected already; UserError if it cannot."""
+    ray = import_ray()
+    if not ray.is_initialized():  # else: the caller connected (and set the runtime_env)
+        check_reachable(address)
+        try:
+            ray.init(address=address, logging_level="ERROR", log_to_driver=False,
+                     runtime_env=runtime_env())
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            raise UserError(f"cannot connect to the Ray cluster at {address}: "
+                            f"{' '.join(str(error).split())[:200]}") from None
+    return ray
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """UserError at once for an address that is not ``auto`` / ``[ray://]HOST:PORT`` or where
+    nothing listens (Ray itself retries such an address for minutes)."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--ray needs auto or HOST:PORT, got '{address}'")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        raise UserError(f"cannot connect to the Ray cluster at {address}: {reason}") from None
+
+
+@dataclass(frozen=True)
+class ActorLayout:
+    workers: int
+    options: dict[str, Any]
+    """``ray.remote(...).options(...)`` of each actor."""
+    description: str
+    """E.g. ``2 Ray actors on a cluster with 4 CPU``."""
+
+
+def actor_layout(ray: Any, workers: int | None, threads: int | None) -> ActorLayout:
+    """How many actors (default: one per GPU, else one per ``threads`` CPUs) and what each
+    reserves (a share of a GPU where the cluster has them, else ``threads`` CPUs)."""
+    resources = ray.cluster_resources()
+    gpus = float(resources.get("GPU", 0))
+    cpus = float(resources.get("CPU", 1))
+    if workers is None:
+        workers = int(gpus) if gpus >= 1 else max(1, int(cpus // (threads or 1)))
+    options = {"num_cpus": 1 if gpus else (threads or 1),
+               "num_gpus": min(1.0, gpus / workers) if gpus else 0,
+               "max_restarts": 0, "max_task_retries": 0}
+    where = f"{gpus:g} GPU" if gpus else f"{cpus:g} CPU"
+    return ActorLayout(workers, options, f"{workers} Ray actor{'s' if workers > 1 else ''} on "
+                                         f"a cluster with {where}")
+
+
 class RayExecutor:
     def __init__(self, address: str, workers: int | None = None, threads: int | None = None):
-        ray = self.ray = import_ray()
-        if not ray.is_initialized():  # else: the caller connected (and set the runtime_env)
-            try:
-                ray.init(address=address, logging_level="ERROR", log_to_driver=False,
-                         runtime_env=runtime_env())
-            except (ConnectionError, RuntimeError, ValueError) as error:
-                raise UserError(f"cannot connect to the Ray cluster at {address}: "
-                                f"{' '.join(str(error).split())[:200]}") from None
-        resources = ray.cluster_resources()
-        gpus = float(resources.get("GPU", 0))
-        cpus = float(resources.get("CPU", 1))
-        if workers is None:
-            workers = int(gpus) if gpus >= 1 else max(1, int(cpus // (threads or 1)))
-        self.slots = workers
+        ray = self.ray = connect(address)
+        layout = actor_layout(ray, workers, threads)
+        self.slots = workers = layout.workers
         self.threads = threads
-        self.options: dict[str, Any] = {
-            "num_cpus": 1 if gpus else (threads or 1),
-            "num_gpus": min(1.0, gpus / workers) if gpus else 0,
-            "max_restarts": 0, "max_task_retries": 0,
-        }
-        where = f"{gpus:g} GPU" if gpus else f"{cpus:g} CPU"
-        self.description = f"{workers} Ray actor{'s' if workers > 1 else ''} on a cluster " \
-                           f"with {where}"
+        self.options = layout.options
+        self.description = layout.description
         self._actor_class = ray.remote(RenderActor)
         self._actors: list[Any] = [self._new_actor() for _ in range(workers)]
         self._running: dict[Any, tuple[int, str]] = {}  # result ref -> (actor index, output)
@@ -138,7 +180,7 @@ class RayExecutor:
                 result = self.ray.get(ref)
                 self._deaths_in_a_row = 0
             except self.ray.exceptions.RayError as error:
-                result = Failure(f"Ray worker died: {_first_line(error)}", retry=True)
+                result = Failure(f"Ray worker died: {first_line(error)}", retry=True)
                 self._replace(index)
             outcomes.append(Outcome(output, result))
         return outcomes
@@ -160,7 +202,7 @@ class RayExecutor:
         self._actors = []
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return (lines[0] if lines else type(error).__name__)[:200]
 

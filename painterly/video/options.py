@@ -56,6 +56,23 @@ class VideoOptions:
     partial: bool = option(
         False, "when interrupted, still encode the frames finished so far into the output",
         web=False)
+    ray: str | None = option(
+        None, "stylize chunks of the clip at once on a Ray cluster: auto (the one 'ray start' "
+              "made) or HOST:PORT (needs pip install 'painterly[ray]')", metavar="ADDRESS",
+        web=False)
+    workers: int | None = option(
+        None, "with --ray: actors, each keeping a VGG-19 loaded (off: one per GPU, else one per "
+              "--threads CPUs of the cluster)", low=1, metavar="N", web=False)
+    threads: int | None = option(
+        None, "with --ray: torch threads of each actor on a CPU (off: 1 up to 256 px, else 4)",
+        low=1, metavar="N", web=False)
+    chunk_frames: int = option(
+        48, "with --ray: frames per chunk (chunks run on different actors)", low=2,
+        metavar="N", web=False)
+    overlap: int = option(
+        4, "with --ray: frames before a chunk that it also computes when the previous chunk "
+           "is still running; the two are cross-faded over them (0: a hard cut)", low=0,
+        metavar="K", web=False)
 
     def validated(self) -> VideoOptions:
         """Raise :class:`~painterly.options.OptionError` for any bad value; returns self."""
@@ -67,6 +84,12 @@ class VideoOptions:
                 parse_frame_range(self.frames)
             except ValueError as error:
                 raise OptionError("frames", str(error)) from None
+        if self.overlap >= self.chunk_frames:
+            raise OptionError("overlap", f"must be less than --chunk-frames "
+                                         f"({self.chunk_frames})")
+        if self.ray is not None and self.time_budget is not None:
+            raise OptionError("time_budget", "cannot be shared among the chunks of a --ray run: "
+                                             "use --frame-steps")
         return self
 
     def selection(self) -> Selection:

@@ -142,6 +142,13 @@ def open_clip(source: str | os.PathLike, selection: Selection = Selection()) -> 
     return _open_video_file(path, selection)
 
 
+def resized(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``frame`` ((H, W, 3) uint8) at ``size`` (width, height), Lanczos-resampled if needed."""
+    if (frame.shape[1], frame.shape[0]) == size:
+        return frame
+    return np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.LANCZOS))
+
+
 def _open_video_file(path: Path, selection: Selection) -> Clip:
     import av
 

@@ -11,7 +11,6 @@ file is encoded once every frame is done.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -19,20 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from painterly.io import images
 from painterly.options import check_known
-from painterly.style import color
 from painterly.style.events import Evaluated, Event
 from painterly.style.options import TransferOptions
 from painterly.style.presets import apply_preset
-from painterly.style.transfer import transfer
-from painterly.video import flow, plan, reader, writer
+from painterly.video import plan, reader, writer
 from painterly.video.events import FrameProgress
 from painterly.video.options import PER_VIDEO, VideoOptions
-from painterly.video.temporal import TemporalLoss
+from painterly.video.stylize import FrameStylizer
 from painterly.video.work import WorkFolder, default_root, run_key
 
 
@@ -88,12 +84,18 @@ def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
     frame_options["size"] = max(size)
     key_parts = {"clip": clip.fingerprint(), "styles": [_image_hash(s) for s in styles],
                  "size": size, "options": frame_options,
-                 "video": {k: v for k, v in dataclasses.asdict(settings).items()
-                           if k not in ("work_dir", "keep_frames", "partial")},
+                 "video": _pixel_settings(settings),
                  "files": {k: _file_stamp(frame_options.get(k)) for k in ("mask", "weights")}}
     work = WorkFolder(settings.work_dir or default_root(), run_key(key_parts),
                       {"input": str(input), **key_parts})
-    loop = _FrameLoop(clip, styles, size, settings, frame_options, work, progress, should_stop)
+    if settings.ray is None:
+        loop = _FrameLoop(clip, styles, size, settings, frame_options, work, progress,
+                          should_stop)
+    else:
+        from painterly.video.raychunks import RayChunks
+
+        loop = RayChunks(clip, styles, size, settings, frame_options, work, progress,
+                         should_stop)
     loop.run(start)
     timing = loop.timing
     result_path = None
@@ -114,6 +116,15 @@ def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
                        work.path, time.perf_counter() - start, timing, loop.losses)
 
 
+def _pixel_settings(settings: VideoOptions) -> dict:
+    """The video settings that change a pixel (part of the work folder's key). Where the run
+    happens does not; how a --ray run is cut into chunks does."""
+    chunked = ("chunk_frames", "overlap") if settings.ray is not None else ()
+    return {k: v for k, v in dataclasses.asdict(settings).items()
+            if k not in ("work_dir", "keep_frames", "partial", "ray", "workers", "threads",
+                         "chunk_frames", "overlap") or k in chunked}
+
+
 class _FrameLoop:
     """Walks the clip's frames, computing those the work folder does not have yet."""
 
@@ -124,20 +135,11 @@ class _FrameLoop:
         self.clip, self.styles, self.size = clip, styles, size
         self.settings, self.frame_options, self.work = settings, frame_options, work
         self.progress, self.should_stop = progress, should_stop
+        self.stylizer = FrameStylizer(styles, size, frame_options, settings.temporal_weight)
         self.interrupted = False
         self.computed = 0
         self.losses: list[float] = []
         self.timing = {"flow": 0.0, "optimization": 0.0, "io": 0.0}
-        pictures = [s for s in styles if isinstance(s, Image.Image)]
-        blend = frame_options.get("style_blend")
-        weights = [w for s, w in zip(styles, blend or [1.0] * len(styles), strict=True)
-                   if isinstance(s, Image.Image)]
-        self.palette = None if color.keeps_photo_colours(frame_options.get("preserve_colors")) \
-            else \
-            color.mixture_statistics([color.colour_statistics(images.to_tensor(s))
-                                      for s in pictures], weights)
-        """Colour statistics of the styles: disoccluded pixels start in the painting's palette,
-        as the first frame does."""
 
     def _emit(self, event: FrameProgress) -> None:
         if self.progress is not None:
@@ -153,7 +155,7 @@ class _FrameLoop:
         try:
             for index in range(count):
                 moment = time.perf_counter()
-                frame = _resized(next(frames), self.size)
+                frame = reader.resized(next(frames), self.size)
                 done = self.work.has(index)
                 if done and (self.settings.independent or self.work.has(index + 1)):
                     result = None  # neither this frame nor the next needs it
@@ -188,73 +190,24 @@ class _FrameLoop:
                  previous_result: np.ndarray | None) -> np.ndarray | None:
         """Run one frame and store it; None if the run was interrupted."""
         count = self.clip.count
-        options = dict(self.frame_options, steps=frame_plan.steps)
-        if frame_plan.seconds is not None:
-            options["time_budget"] = max(frame_plan.seconds, 0.01)
-        if not frame_plan.full_run:
-            moment = time.perf_counter()
-            motion = flow.motion(previous_frame, frame)
-            init, temporal = _temporal_start(frame, previous_result, motion,
-                                             self.settings.temporal_weight,
-                                             options.get("preserve_colors"), self.palette)
-            self.timing["flow"] += time.perf_counter() - moment
-            options.update(min_size=max(self.size), coarse_steps=0, init_image=init)
-            if self.settings.temporal_weight > 0:
-                options["extra_loss"] = temporal
 
         def forward(event: Event) -> None:
             if isinstance(event, Evaluated):
                 self._emit(FrameProgress(frame=index, frames=count, evaluation=event))
 
-        moment = time.perf_counter()
-        outcome = transfer(Image.fromarray(frame), self.styles, on_event=forward,
-                           should_stop=self.should_stop, **options)
-        self.timing["optimization"] += time.perf_counter() - moment
-        stopped = self.should_stop is not None and self.should_stop()
-        if outcome.interrupted or stopped:
+        stylized = self.stylizer(frame, frame_plan, (previous_frame, previous_result),
+                                 on_event=forward, should_stop=self.should_stop)
+        if stylized is None:
             return None
+        for part, seconds in stylized.timing.items():
+            self.timing[part] += seconds
         moment = time.perf_counter()
-        pixels = np.asarray(outcome.image)
-        self.work.save(index, pixels)
+        self.work.save(index, stylized.pixels)
         self.timing["io"] += time.perf_counter() - moment
         self.computed += 1
-        loss = outcome.terms.total if outcome.terms is not None else math.nan
-        self.losses.append(loss)
-        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=loss))
-        return pixels
-
-
-def _temporal_start(frame: np.ndarray, previous_result: np.ndarray, motion: flow.Motion,
-                    weight: float, preserve_colors: str | None,
-                    palette: color.ColourStatistics | None = None
-                    ) -> tuple[torch.Tensor, TemporalLoss]:
-    """The initial image of a frame (the previous result warped, the frame's own pixels where
-    it was disoccluded, recoloured to ``palette`` when given) and its temporal loss. Under
-    ``luminance`` and ``yuv`` colour modes the output's colours come from the frame, so only
-    luminance is held (and, for ``luminance``, optimized)."""
-    warped = np.clip(motion.warp(previous_result.astype(np.float32) / 255), 0, 1)
-    keep = motion.reliable[..., None]
-    content = _tensor(frame.astype(np.float32) / 255)
-    if palette is not None:
-        content = color.recolour(content, palette)
-    start = _tensor(keep * warped) + _tensor(1 - keep) * content
-    target = _tensor(warped)
-    if preserve_colors in ("luminance", "yuv"):
-        target = color.grey(color.luminance(target))
-    if preserve_colors == "luminance":
-        start = color.grey(color.luminance(start))
-    reliability = torch.from_numpy(motion.reliable)[None, None]
-    return start, TemporalLoss(target, reliability, weight)
-
-
-def _tensor(pixels: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float()
-
-
-def _resized(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    if (frame.shape[1], frame.shape[0]) == size:
-        return frame
-    return np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.LANCZOS))
+        self.losses.append(stylized.loss)
+        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=stylized.loss))
+        return stylized.pixels
 
 
 def _working_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:

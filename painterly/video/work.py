@@ -43,20 +43,36 @@ class WorkFolder:
                 stream.write(json.dumps(description, indent=1, sort_keys=True,
                                         default=str).encode())
 
-    def frame_path(self, index: int) -> Path:
-        return self.path / FRAME_NAME.format(index)
+    def frame_path(self, index: int, variant: str | None = None) -> Path:
+        """The finished frame ``index``, or with ``variant`` a candidate version of it (e.g. one
+        of the two that a chunk seam blends), kept in ``variants/``."""
+        if variant is None:
+            return self.path / FRAME_NAME.format(index)
+        return self.path / "variants" / f"{index:06d}-{variant}.png"
 
-    def has(self, index: int) -> bool:
-        return self.frame_path(index).exists()
+    def has(self, index: int, variant: str | None = None) -> bool:
+        return self.frame_path(index, variant).exists()
 
-    def save(self, index: int, pixels: np.ndarray) -> None:
+    def save(self, index: int, pixels: np.ndarray, variant: str | None = None) -> None:
         """Store frame ``index`` ((H, W, 3) uint8); it exists only once completely written."""
-        with atomic_file(self.frame_path(index)) as stream:
+        path = self.frame_path(index, variant)
+        path.parent.mkdir(exist_ok=True)
+        with atomic_file(path) as stream:
             Image.fromarray(pixels).save(stream, format="PNG", compress_level=1)
 
-    def load(self, index: int) -> np.ndarray:
-        with Image.open(self.frame_path(index)) as image:
+    def load(self, index: int, variant: str | None = None) -> np.ndarray:
+        with Image.open(self.frame_path(index, variant)) as image:
             return np.asarray(image.convert("RGB"))
+
+    def note(self, name: str) -> str | None:
+        """A small text record of the run (None if absent)."""
+        path = self.path / "notes" / name
+        return path.read_text() if path.exists() else None
+
+    def write_note(self, name: str, text: str) -> None:
+        (self.path / "notes").mkdir(exist_ok=True)
+        with atomic_file(self.path / "notes" / name) as stream:
+            stream.write(text.encode())
 
     def finished(self) -> int:
         """How many frames are done, counting from the first."""

@@ -210,7 +210,8 @@ class _FrameLoop:
         self.computed += 1
         loss = outcome.terms.total if outcome.terms is not None else math.nan
         self.losses.append(loss)
-        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=loss))
+        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=loss,
+                                 image=pixels))
         return pixels
 
 

@@ -158,7 +158,8 @@ class SecurityMiddleware:
 def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queued: int = 8,
                max_upload_bytes: int | None = None, max_uploads: int | None = None,
                max_upload_pixels: int | None = None, max_video_bytes: int | None = None,
-               max_video_seconds: float | None = None, allowed_hosts: list[str] | None = None,
+               max_video_seconds: float | None = None,
+               max_video_frames: int = MAX_WEB_FRAMES, allowed_hosts: list[str] | None = None,
                snapshot_seconds: float = 2.0) -> Starlette:
     """The app, with its data folder at ``data_dir`` (created if missing)."""
     limits = {key: value for key, value in (("max_upload_bytes", max_upload_bytes),
@@ -169,7 +170,7 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
               if value is not None}
     folder = DataFolder(data_dir, **limits)
     manager = RunManager(folder, max_concurrent=max_concurrent, max_queued=max_queued,
-                         snapshot_seconds=snapshot_seconds)
+                         snapshot_seconds=snapshot_seconds, max_video_frames=max_video_frames)
 
     def find_run(request: Request):
         return manager.get(request.path_params["run_id"])
@@ -202,7 +203,7 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
                       "suggested": VIDEO_SUGGESTED,
                       "limits": {"max_upload_bytes": folder.max_video_bytes,
                                  "max_seconds": folder.max_video_seconds,
-                                 "max_frames": MAX_WEB_FRAMES}}})
+                                 "max_frames": manager.max_video_frames}}})
 
     async def examples(request: Request) -> Response:
         return JSONResponse([

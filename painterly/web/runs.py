@@ -155,8 +155,8 @@ def _finite(value: float, digits: int = 2) -> float | None:
     return round(value, digits) if math.isfinite(value) else None
 
 
-def _check_video_selection(upload: Upload | None, options: dict) -> None:
-    """Refuse a video run that would stylize more than :data:`MAX_WEB_FRAMES` frames, or none
+def _check_video_selection(upload: Upload | None, options: dict, max_frames: int) -> None:
+    """Refuse a video run that would stylize more than ``max_frames`` frames, or none
     (estimated from the clip's length and rate, and the selection)."""
     if upload is None or not upload.seconds or not upload.fps:
         return
@@ -176,9 +176,9 @@ def _check_video_selection(upload: Upload | None, options: dict) -> None:
     if frames <= 0:
         raise OptionError(where, f"leaves no frames: the clip is {upload.seconds:g} s long "
                                  f"({upload.frames} frames)")
-    if round(frames) > MAX_WEB_FRAMES:
+    if round(frames) > max_frames:
         raise OptionError("duration", f"gives about {round(frames)} frames, more than the "
-                                      f"{MAX_WEB_FRAMES} of a video run on the web page: "
+                                      f"{max_frames} of a video run on the web page: "
                                       "choose a shorter duration or a lower frame rate")
 
 
@@ -230,8 +230,10 @@ class RunManager:
     """Accepts runs, executes at most ``max_concurrent`` at once, queues up to ``max_queued``."""
 
     def __init__(self, folder: DataFolder, *, max_concurrent: int = 1,
-                 max_queued: int = MAX_QUEUED, snapshot_seconds: float = SNAPSHOT_SECONDS):
+                 max_queued: int = MAX_QUEUED, snapshot_seconds: float = SNAPSHOT_SECONDS,
+                 max_video_frames: int = MAX_WEB_FRAMES):
         self.folder = folder
+        self.max_video_frames = max_video_frames
         self.max_concurrent = max(1, max_concurrent)
         self.max_queued = max_queued
         self.snapshot_seconds = snapshot_seconds
@@ -327,7 +329,7 @@ class RunManager:
         options = self._parsed_options(kind, raw_options)
         if kind == "video":
             clip = self.folder.get_upload(content)
-            _check_video_selection(clip, options)
+            _check_video_selection(clip, options, self.max_video_frames)
             check_size((clip.width, clip.height), options.get("size", TransferOptions.size))
         if kind == "transfer":  # refused now, not after the run has waited in the queue
             try:

@@ -275,3 +275,5 @@ def test_video_from_the_page_shows_frames_and_the_mp4(page, tmp_path):
         assert len(list(container.decode(video=0))) == 4
     card = page.locator("#gallery .card.selected[data-kind=video]")
     assert card.count() == 1 and "frame steps 2" in card.locator(".settings").text_content()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#video").screenshot(path=str(ARTIFACTS / "web_video.png"))

@@ -121,8 +121,13 @@ def test_clip_uploads_are_checked(make_client, clip_bytes):
     assert still.status_code == 400 and "still.png is a still image" in still.json()["error"]
     garbage = upload_clip(client, b"not a video at all" * 50, "junk.mp4")
     assert garbage.status_code == 400
-    message = garbage.json()["error"]
-    assert "junk.mp4" in message and "clip.video" not in message and "/" not in message
+    assert garbage.json()["error"].startswith("junk.mp4 is not a video file of a kind the web")
+    playlist = b"#EXTM3U\n#EXTINF:1,\nfile:///etc/hostname\n#EXT-X-ENDLIST\n"
+    assert upload_clip(client, playlist, "list.m3u8").status_code == 400  # FFmpeg never sees it
+    damaged = upload_clip(client, clip_bytes[:300], "cut.mp4")  # an MP4 header, then nothing
+    assert damaged.status_code == 400
+    message = damaged.json()["error"]
+    assert "cut.mp4" in message and "clip.video" not in message and "/" not in message
     assert upload(client, clip_bytes, "clip.mp4").status_code == 400  # as an image: not one
     assert client.get("/api/uploads").json() == []
 

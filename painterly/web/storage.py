@@ -47,6 +47,9 @@ on a CPU); longer ones go through ``painterly video``."""
 VIDEO_FILE = "clip.video"
 """Name of an uploaded clip in its folder (FFmpeg finds the format from the content)."""
 UPLOAD_KINDS = ("image", "video")
+VIDEO_CONTAINERS = "MP4/MOV, MKV/WebM, AVI or an animated GIF"
+"""What a clip upload may be: recognized by its first bytes before FFmpeg sees it, so that a text
+format FFmpeg would follow (a playlist naming other files or URLs) never reaches it."""
 MAX_CONCURRENT_DECODES = 2
 """Uploads decoded at once; more wait (so decoded-image memory is bounded on the server)."""
 DAMAGED = "damaged"
@@ -291,6 +294,10 @@ class DataFolder:
             if not getattr(still, "is_animated", False):
                 raise UserError(f"{name} is a still image, not a video: use it as a content "
                                 "or style image")
+        with open(clip_file, "rb") as stream:
+            if not is_video_container(stream.read(12)):
+                raise UserError(f"{name} is not a video file of a kind the web page takes "
+                                f"({VIDEO_CONTAINERS})")
         limit = self.max_video_seconds
         try:  # reads no further than just past the limit
             clip = open_clip(clip_file, Selection(duration=limit + 0.5))
@@ -371,6 +378,14 @@ class DataFolder:
 
 class UploadLimitReached(UserError):
     """The data folder holds the maximum number of uploads."""
+
+
+def is_video_container(head: bytes) -> bool:
+    """True when a file's first 12 bytes start an ISO media (MP4, MOV), Matroska (MKV, WebM),
+    AVI or GIF file."""
+    return (head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
+            or head.startswith(b"\x1aE\xdf\xa3") or head.startswith((b"GIF87a", b"GIF89a"))
+            or (head.startswith(b"RIFF") and head[8:12] == b"AVI "))
 
 
 def _display_name(name: str) -> str:

@@ -252,7 +252,7 @@ def test_video_from_the_page_shows_frames_and_the_mp4(page, tmp_path):
     page.select_option("#style-example", "starry_night")
     page.set_input_files("#video-file", str(clip))
     page.wait_for_selector("#video-thumbs .thumb:not(.pending) img[src^='/api/uploads/']")
-    assert "4 frames, 48×32" in page.text_content("#video-thumbs .thumb span")
+    assert page.text_content("#video-clip-facts") == "clip.mp4: 4 frames, 48×32, 0.5 s at 8 fps"
     assert page.locator("#video-style-thumbs .thumb").count() == 1
     page.fill("#video-opt-size", "48")
     page.fill("#video-opt-frame_steps", "2")

@@ -75,6 +75,7 @@ function showThumbs() {
   draw($("video-thumbs"), state.clip ? [state.clip] : [], () => {
     state.clip = null; showThumbs();
   });
+  $("video-clip-facts").textContent = state.clip && state.clip.facts ? state.clip.facts : "";
 }
 
 async function uploadFile(file, kind) {
@@ -105,6 +106,10 @@ function clipFacts(upload) {
     `${upload.seconds} s at ${upload.fps} fps`;
 }
 
+function clipItem(upload) {
+  return {ref: upload.id, name: upload.name, preview: upload.preview, facts: clipFacts(upload)};
+}
+
 async function uploadClip(file) {
   const message = $("video-clip-message");
   message.textContent = "";
@@ -120,8 +125,7 @@ async function uploadClip(file) {
     const upload = await api(`/api/uploads?kind=video&name=${encodeURIComponent(file.name)}`, {
       method: "POST", headers: {"Content-Type": "application/octet-stream"}, body: file,
     });
-    Object.assign(item, {ref: upload.id, pending: false, preview: upload.preview,
-                         name: clipFacts(upload)});
+    Object.assign(item, clipItem(upload), {pending: false});
   } catch (error) {
     message.textContent = error.message;
     if (state.clip === item) state.clip = null;
@@ -178,7 +182,7 @@ async function loadExamples() {
   const known = {};
   const clipsById = {};
   for (const clip of clips) {
-    clipsById[clip.id] = {ref: clip.id, name: clipFacts(clip), preview: clip.preview};
+    clipsById[clip.id] = clipItem(clip);
     $("video-upload").append(el("option", {value: clip.id, text: clip.name}));
   }
   $("video-upload").addEventListener("change", (event) => {
@@ -599,6 +603,13 @@ function useSettings(run) {
   }
   if (run.kind === "video") {
     state.clip = imageItem(run, run.content);
+    api("/api/uploads").then((uploads) => {  // the clip's frames, size and length
+      const upload = uploads.find((item) => item.id === run.content);
+      if (upload && state.clip && state.clip.ref === upload.id) {
+        state.clip = clipItem(upload);
+        showThumbs();
+      }
+    }).catch(() => {});
     state.styles = run.styles.map((ref) => imageItem(run, ref));
     for (const field of state.video.fields) {
       const standard = field.name in state.video.suggested ? state.video.suggested[field.name] :

@@ -275,5 +275,11 @@ def test_video_from_the_page_shows_frames_and_the_mp4(page, tmp_path):
         assert len(list(container.decode(video=0))) == 4
     card = page.locator("#gallery .card.selected[data-kind=video]")
     assert card.count() == 1 and "frame steps 2" in card.locator(".settings").text_content()
+    page.fill("#video-opt-frame_steps", "7")
+    page.click("#video-thumbs .thumb button")  # remove the clip
+    card.locator("button.use").click()  # the run's clip and settings return
+    assert page.input_value("#video-opt-frame_steps") == "2"
+    page.wait_for_function("""() => document.getElementById('video-clip-facts').textContent
+        .startsWith('clip.mp4: 4 frames')""")
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#video").screenshot(path=str(ARTIFACTS / "web_video.png"))

@@ -192,9 +192,10 @@ def _progress_dict(event: Evaluated) -> dict:
 
 
 class _FrameClock:
-    """Progress of a video run over its frames, with an ETA from the seconds per evaluation so
-    far and the evaluations still planned (the first frame's full run, then ``frame_steps``
-    each, or full runs throughout when the frames are independent)."""
+    """Progress of a video run over its frames, with an ETA: the seconds per evaluation times the
+    evaluations still planned (the current frame's rest, then ``frame_steps`` for each later
+    frame, or a full run each when the frames are independent). Once a later frame has started,
+    the rate is measured on later frames only (the first frame's coarse scales are cheaper)."""
 
     def __init__(self, frame_steps: int, independent: bool):
         self.frame_steps, self.independent = frame_steps, independent
@@ -204,11 +205,15 @@ class _FrameClock:
         """Evaluations of the frames finished in this run."""
         self.full_run: int | None = None
         """Evaluations of a full run, once one has been seen."""
+        self.mark = (self.started, 0)
+        """(time, evaluations) when the last full run finished: the rate is measured from it."""
 
     def finished(self, event: FrameProgress, steps: int | None) -> None:
         self.finished_frames += 1
         if not event.resumed and steps is not None:
             self.evaluations += steps
+            if event.frame == 0 and not self.independent:
+                self.mark = (time.perf_counter(), self.evaluations)
 
     def progress(self, event: FrameProgress) -> dict:
         evaluation = event.evaluation
@@ -217,13 +222,15 @@ class _FrameClock:
         per_frame = self.full_run if self.independent and self.full_run else self.frame_steps
         done = self.evaluations + evaluation.done
         left = evaluation.total - evaluation.done + per_frame * (event.frames - event.frame - 1)
-        elapsed = time.perf_counter() - self.started
+        now = time.perf_counter()
+        since, counted = (now - self.mark[0], done - self.mark[1]) \
+            if done > self.mark[1] else (now - self.started, done)
         return {"frame": event.frame + 1, "frames": event.frames,
                 "done": self.finished_frames, "total": event.frames,
                 "step": evaluation.done, "steps": evaluation.total,
                 "width": evaluation.size[0], "height": evaluation.size[1],
-                "loss": evaluation.terms.total, "elapsed": round(elapsed, 2),
-                "eta": round(elapsed / done * left, 1) if done else None}
+                "loss": evaluation.terms.total, "elapsed": round(now - self.started, 2),
+                "eta": round(since / counted * left, 1) if counted else None}
 
 
 class RunManager:

@@ -194,3 +194,11 @@ def test_a_queued_video_run_is_queued_again_after_a_restart(make_client, clip_by
     final = events(second, run_id)[-1]
     assert final["state"] == "done" and final["result"]["frames"] == FRAMES
     assert len(decoded_frames(second.get(final["download"]).content)) == FRAMES
+
+
+@pytest.mark.parametrize("suffix", [".webm", ".mkv", ".mov", ".gif"])
+def test_clips_of_every_container_the_page_names_are_taken(make_client, tmp_path, suffix):
+    data = CLIP.write(tmp_path / f"clip{suffix}", 3, fps=FPS).read_bytes()
+    response = upload_clip(make_client(), data, f"clip{suffix}", "application/octet-stream")
+    assert response.status_code == 201, response.json()
+    assert (response.json()["frames"], response.json()["width"]) == (3, 48)

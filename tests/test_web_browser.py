@@ -241,3 +241,45 @@ def test_reconstruction_from_the_page_shows_its_figure(page, tmp_path):
     assert page.input_value("#recon-kind") == "reconstruct-content"
     assert (page.input_value("#recon-layers"), page.input_value("#recon-steps")) == (
         "relu1_2,relu3_2", "4")
+
+
+def test_video_from_the_page_shows_frames_and_the_mp4(page, tmp_path):
+    import av
+
+    from painterly.video.synthetic import SyntheticClip
+
+    clip = SyntheticClip(width=48, height=32, radius=6.0).write(tmp_path / "clip.mp4", 4, fps=8)
+    page.select_option("#style-example", "starry_night")
+    page.set_input_files("#video-file", str(clip))
+    page.wait_for_selector("#video-thumbs .thumb:not(.pending) img[src^='/api/uploads/']")
+    assert page.text_content("#video-clip-facts") == "clip.mp4: 4 frames, 48×32, 0.5 s at 8 fps"
+    assert page.locator("#video-style-thumbs .thumb").count() == 1
+    page.fill("#video-opt-size", "48")
+    page.fill("#video-opt-frame_steps", "2")
+    page.click("#video-advanced summary")
+    page.fill("#video-opt-first_frame_steps", "3")
+    page.fill("#video-opt-min_size", "48")
+    page.click("#video-start")
+    page.wait_for_function("""() => document.getElementById('video-frame').naturalWidth > 0 ||
+        document.getElementById('video-message').textContent !== ''""")
+    assert page.text_content("#video-message") == ""
+    assert page.get_attribute("#video-frame", "src").startswith("/api/runs/")  # a frame arrived
+    page.wait_for_selector("#video-status[data-state=done]")
+    assert re.match(r"Done: 4 frames, 48×32, in [0-9.]+ s\.", page.text_content("#video-status"))
+    assert page.is_visible("#video-result") and page.is_visible("#video-download")
+    with page.expect_download() as info:
+        page.click("#video-download")
+    saved = tmp_path / "download.mp4"
+    info.value.save_as(saved)
+    with av.open(str(saved)) as container:
+        assert len(list(container.decode(video=0))) == 4
+    card = page.locator("#gallery .card.selected[data-kind=video]")
+    assert card.count() == 1 and "frame steps 2" in card.locator(".settings").text_content()
+    page.fill("#video-opt-frame_steps", "7")
+    page.click("#video-thumbs .thumb button")  # remove the clip
+    card.locator("button.use").click()  # the run's clip and settings return
+    assert page.input_value("#video-opt-frame_steps") == "2"
+    page.wait_for_function("""() => document.getElementById('video-clip-facts').textContent
+        .startsWith('clip.mp4: 4 frames')""")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#video").screenshot(path=str(ARTIFACTS / "web_video.png"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from painterly.style.events import Evaluated
 
@@ -23,3 +25,5 @@ class FrameProgress:
     """It was found in the work folder of an earlier run."""
     loss: float | None = None
     """The frame's final objective (frames computed now)."""
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """The finished frame, (H, W, 3) uint8 RGB (frames computed now), e.g. to show it."""

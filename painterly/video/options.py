@@ -37,16 +37,17 @@ class VideoOptions:
         False, "stylize every frame on its own (the flickering baseline, for comparison)",
         label="Frames independently")
     start: float = option(0.0, "seconds into the input where the output begins", low=0,
-                          metavar="SECONDS", label="Start (s)")
+                          metavar="SECONDS", main=True, label="Start (s)")
     duration: float | None = option(None, "seconds of input to stylize (off: to the end)",
-                                    positive=True, metavar="SECONDS", label="Duration (s)")
+                                    positive=True, metavar="SECONDS", main=True,
+                                    label="Duration (s)")
     frames: str | None = option(
         None, "frame range A:B of the (resampled) input, B exclusive, instead of --start and "
               "--duration", metavar="A:B", label="Frames A:B")
     fps: float | None = option(
         None, "output frame rate; frames are repeated or dropped to meet it (off: the "
               "input's, 24 for a folder of frames)", positive=True, high=240,
-        label="Frame rate")
+        main=True, label="Frame rate")
     work_dir: str | None = option(
         None, "folder for the finished frames of runs, one subfolder per input and settings "
               "(off: ~/.cache/painterly/video)", metavar="FOLDER", web=False)

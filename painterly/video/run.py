@@ -206,7 +206,8 @@ class _FrameLoop:
         self.timing["io"] += time.perf_counter() - moment
         self.computed += 1
         self.losses.append(stylized.loss)
-        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=stylized.loss))
+        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=stylized.loss,
+                                 image=stylized.pixels))
         return stylized.pixels
 
 

@@ -30,11 +30,14 @@ from painterly.web import jsonio, lab
 from painterly.web.openapi import openapi_spec
 from painterly.web.options import (
     MAX_RECONSTRUCTIONS,
+    MAX_WEB_FRAMES,
     MAX_WEB_SIZE,
     MAX_WEB_STEPS,
     RECONSTRUCTION_SUGGESTED,
     SUGGESTED,
+    VIDEO_SUGGESTED,
     option_fields,
+    video_fields,
 )
 from painterly.web.runs import FINAL_STATES, QueueFull, RunManager
 from painterly.web.storage import DataFolder, UploadLimitReached, preview_of_example
@@ -44,6 +47,8 @@ SAFELISTED_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", 
 """Content types a foreign page may send without a CORS preflight: refused everywhere."""
 IMAGE_TYPES = ("application/octet-stream",)
 """Content types of an upload besides ``image/*``."""
+VIDEO_TYPES = ("application/octet-stream", "image/gif")
+"""Content types of a video upload besides ``video/*`` (an animated GIF is a clip too)."""
 MAX_JSON_BYTES = 64 * 1024
 """Largest JSON request body."""
 EVENT_INTERVAL = 0.3
@@ -152,16 +157,20 @@ class SecurityMiddleware:
 
 def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queued: int = 8,
                max_upload_bytes: int | None = None, max_uploads: int | None = None,
-               max_upload_pixels: int | None = None, allowed_hosts: list[str] | None = None,
+               max_upload_pixels: int | None = None, max_video_bytes: int | None = None,
+               max_video_seconds: float | None = None,
+               max_video_frames: int = MAX_WEB_FRAMES, allowed_hosts: list[str] | None = None,
                snapshot_seconds: float = 2.0) -> Starlette:
     """The app, with its data folder at ``data_dir`` (created if missing)."""
     limits = {key: value for key, value in (("max_upload_bytes", max_upload_bytes),
                                             ("max_uploads", max_uploads),
-                                            ("max_upload_pixels", max_upload_pixels))
+                                            ("max_upload_pixels", max_upload_pixels),
+                                            ("max_video_bytes", max_video_bytes),
+                                            ("max_video_seconds", max_video_seconds))
               if value is not None}
     folder = DataFolder(data_dir, **limits)
     manager = RunManager(folder, max_concurrent=max_concurrent, max_queued=max_queued,
-                         snapshot_seconds=snapshot_seconds)
+                         snapshot_seconds=snapshot_seconds, max_video_frames=max_video_frames)
 
     def find_run(request: Request):
         return manager.get(request.path_params["run_id"])
@@ -189,7 +198,12 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
                                "suggested": RECONSTRUCTION_SUGGESTED,
                                "content_layers": list(CONTENT_LAYERS),
                                "style_layers": list(STYLE_LAYERS),
-                               "max_layers": MAX_RECONSTRUCTIONS}})
+                               "max_layers": MAX_RECONSTRUCTIONS},
+            "video": {"fields": option_fields(fields=video_fields()),
+                      "suggested": VIDEO_SUGGESTED,
+                      "limits": {"max_upload_bytes": folder.max_video_bytes,
+                                 "max_seconds": folder.max_video_seconds,
+                                 "max_frames": manager.max_video_frames}}})
 
     async def examples(request: Request) -> Response:
         return JSONResponse([
@@ -208,14 +222,26 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
         return JSONResponse([upload.as_dict() for upload in folder.uploads()])
 
     async def add_upload(request: Request) -> Response:
-        kind = content_type(request)
-        if not (kind.startswith("image/") or kind in IMAGE_TYPES):
-            return error("send the image file itself as the request body, with a content type "
-                         "such as image/jpeg or application/octet-stream", 415)
+        sent = content_type(request)
+        kind = request.query_params.get("kind", "video" if sent.startswith("video/") else "image")
+        if kind == "video":
+            if not (sent.startswith("video/") or sent in VIDEO_TYPES):
+                return error("send the video file itself as the request body, with a content "
+                             "type such as video/mp4 or application/octet-stream", 415)
+        elif kind == "image":
+            if not (sent.startswith("image/") or sent in IMAGE_TYPES):
+                return error("send the image file itself as the request body, with a content "
+                             "type such as image/jpeg or application/octet-stream", 415)
+        else:
+            return error("kind: choose image or video")
         name = request.query_params.get("name", "uploaded file")
         try:
-            body = await _read_body(request, folder.max_upload_bytes, "the file")
-            upload = await run_in_threadpool(folder.add_upload, body, name)
+            if kind == "video":
+                body = await _read_body(request, folder.max_video_bytes, "the file")
+                upload = await run_in_threadpool(folder.add_video, body, name)
+            else:
+                body = await _read_body(request, folder.max_upload_bytes, "the file")
+                upload = await run_in_threadpool(folder.add_upload, body, name)
         except RequestRefused as problem:
             return error(str(problem), problem.status)
         except UploadLimitReached as problem:
@@ -297,14 +323,18 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})
 
-    def run_file(name: str, download: bool):
+    def run_file(name: str, download: bool, media_type: str = "image/png"):
+        suffix = Path(name).suffix
+        what = "video" if media_type.startswith("video/") else "image"
+
         async def endpoint(request: Request) -> Response:
             run = find_run(request)
             path = folder.runs_dir / run.id / name if run else None
             if path is None or not path.is_file():
-                return error("no such image (yet)", 404)
-            return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-store"},
-                                filename=f"painterly-{run.id}.png" if download else None)
+                return error(f"no such {what} (yet)", 404)
+            return FileResponse(path, media_type=media_type,
+                                headers={"Cache-Control": "no-store"},
+                                filename=f"painterly-{run.id}{suffix}" if download else None)
         return endpoint
 
     # experiments
@@ -348,6 +378,8 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
         Route("/api/runs/{run_id}/events", run_events),
         Route("/api/runs/{run_id}/current.png", run_file("current.png", download=False)),
         Route("/api/runs/{run_id}/result.png", run_file("result.png", download=True)),
+        Route("/api/runs/{run_id}/result.mp4", run_file("result.mp4", download=True,
+                                                        media_type="video/mp4")),
         Route("/api/experiments/features.png", features),
         Route("/api/experiments/filters.png", filters),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 from painterly import __version__
+from painterly.web.options import RUN_KINDS
 
 _ERROR = {"description": "an error, as {\"error\": \"one line\"}",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _PNG = {"description": "a PNG image", "content": {"image/png": {}}}
+_MP4 = {"description": "an H.264 video in .mp4 (plays in browsers)",
+        "content": {"video/mp4": {}}}
 _RUN = {"description": "the run",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}}}
 
@@ -47,21 +50,27 @@ def openapi_spec() -> dict:
                 "a small preview of a built-in example", {"200": _PNG, "404": _ERROR},
                 [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]),
             "/api/uploads": {
-                "get": {"summary": "the uploaded images", "responses": {"200": json_list}},
+                "get": {"summary": "the uploaded images and video clips",
+                        "responses": {"200": json_list}},
                 "post": {
-                    "summary": "upload an image: the file itself is the request body "
-                               "(e.g. curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg')",
-                    "parameters": [_query("name", "the file's name, for display")],
+                    "summary": "upload an image or a video clip: the file itself is the request "
+                               "body (e.g. curl --data-binary @photo.jpg -H 'Content-Type: "
+                               "image/jpeg'); a clip (kind video, or a video/* content type) "
+                               "is checked against the clip limits of GET /api/options",
+                    "parameters": [_query("name", "the file's name, for display"),
+                                   _query("kind", "image (default) or video (default for a "
+                                                  "video/* content type)")],
                     "requestBody": {"required": True, "content": {
-                        "image/*": {}, "application/octet-stream": {}}},
+                        "image/*": {}, "video/*": {}, "application/octet-stream": {}}},
                     "responses": {
                         "201": {"description": "the upload", "content": {"application/json": {
                             "schema": {"$ref": "#/components/schemas/Upload"}}}},
-                        "400": _ERROR | {"description": "not an image, damaged, or too many "
-                                                        "pixels"},
+                        "400": _ERROR | {"description": "not an image (a video clip), damaged, "
+                                                        "too many pixels; a clip longer than "
+                                                        "the limit, or a still image"},
                         "413": _ERROR | {"description": "larger than the size limit"},
-                        "415": _ERROR | {"description": "not sent as image/* or "
-                                                        "application/octet-stream"},
+                        "415": _ERROR | {"description": "not sent as image/* (video/* for a "
+                                                        "clip) or application/octet-stream"},
                         "429": _ERROR | {"description": "the data folder holds the maximum "
                                                         "number of uploads"}}}},
             "/api/uploads/{upload_id}/preview.png": _get(
@@ -73,10 +82,11 @@ def openapi_spec() -> dict:
                 "get": {"summary": "all runs of this data folder, newest first",
                         "responses": {"200": json_list}},
                 "post": {
-                    "summary": "start (queue) a style transfer, or one of the lecture's "
+                    "summary": "start (queue) a style transfer, one of the lecture's "
                                "reconstruction figures (kind reconstruct-content or "
                                "reconstruct-style: white noise optimized until chosen layers see "
-                               "what they see of the image); progress, cancel and the result "
+                               "what they see of the image), or a stylized video (kind video: "
+                               "content is a clip's upload id); progress, cancel and the result "
                                "work alike for every kind",
                     "requestBody": {"required": True, "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/RunRequest"}}}},
@@ -101,12 +111,16 @@ def openapi_spec() -> dict:
                 {"200": {"description": "an event stream",
                          "content": {"text/event-stream": {}}}, "404": _ERROR}, [RUN_ID]),
             "/api/runs/{run_id}/current.png": _get(
-                "the image as it is now (rewritten every few seconds while running)",
+                "the image as it is now (rewritten every few seconds while running; of a video "
+                "run, the latest finished frame)",
                 {"200": _PNG, "404": _ERROR}, [RUN_ID]),
             "/api/runs/{run_id}/result.png": _get(
                 "the result, as a download: the picture of a transfer, the titled figure of a "
                 "reconstruction (the original, then each reconstruction)",
                 {"200": _PNG, "404": _ERROR}, [RUN_ID]),
+            "/api/runs/{run_id}/result.mp4": _get(
+                "the result of a video run, as a download (a cancelled or interrupted run: "
+                "the frames finished)", {"200": _MP4, "404": _ERROR}, [RUN_ID]),
             "/api/experiments/features.png": _get(
                 "feature maps of one VGG-19 layer for an image, as a numbered grid",
                 {"200": _PNG, "400": _ERROR},
@@ -121,12 +135,13 @@ def openapi_spec() -> dict:
         "components": {"schemas": {
             "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
             "Upload": {"type": "object", "properties": {
-                "id": {"type": "string"}, "name": {"type": "string"},
+                "id": {"type": "string"}, "kind": {"enum": ["image", "video"]},
+                "name": {"type": "string"}, "frames": {"type": "integer"},
+                "fps": {"type": "number"}, "seconds": {"type": "number"},
                 "width": {"type": "integer"}, "height": {"type": "integer"},
                 "created": {"type": "number"}, "preview": {"type": "string"}}},
             "RunRequest": {"type": "object", "required": ["content"], "properties": {
-                "kind": {"enum": ["transfer", "reconstruct-content", "reconstruct-style"],
-                         "default": "transfer"},
+                "kind": {"enum": list(RUN_KINDS), "default": "transfer"},
                 "content": {"type": "string", "description": "upload id or example name: the "
                             "content image of a transfer, the image a reconstruction reconstructs "
                             "(for reconstruct-style usually a painting)"},
@@ -135,6 +150,9 @@ def openapi_spec() -> dict:
                 "options": {"description": "defaults apply to those left out", "oneOf": [
                     {"type": "object", "title": "transfer", "description": "fields of "
                      "TransferOptions, as listed by GET /api/options under fields"},
+                    {"type": "object", "title": "video", "description": "fields of "
+                     "VideoOptions and the per-frame TransferOptions, as listed by GET "
+                     "/api/options under video.fields"},
                     {"$ref": "#/components/schemas/ReconstructionOptions"}]}}},
             "ReconstructionOptions": {
                 "type": "object", "title": "reconstruct-content, reconstruct-style",
@@ -153,7 +171,7 @@ def openapi_spec() -> dict:
                     "size": {"type": "integer"}, "steps": {"type": "integer"}}},
             "Run": {"type": "object", "properties": {
                 "id": {"type": "string"},
-                "kind": {"enum": ["transfer", "reconstruct-content", "reconstruct-style"]},
+                "kind": {"enum": list(RUN_KINDS)},
                 "state": {"enum": ["queued", "running", "done", "cancelled", "failed",
                                    "interrupted"]},
                 "queue_position": {"type": ["integer", "null"],
@@ -162,11 +180,16 @@ def openapi_spec() -> dict:
                              "scale, scales, width, height, step, steps, done, total, loss, "
                              "content_loss, style_loss, elapsed, eta (seconds); for a "
                              "reconstruction also part, parts (which reconstruction of the "
-                             "figure) and layers (its layers, joined by +)"},
+                             "figure) and layers (its layers, joined by +); for a video: frame "
+                             "(the one computed now), frames, done and total (frames "
+                             "finished, of all), step, steps (of this frame), width, height, "
+                             "loss, elapsed, eta"},
                 "result": {"type": ["object", "null"], "description": "width, height, "
                            "evaluations, seconds, loss; for a reconstruction also "
                            "reconstructions: [{layers, evaluations, loss, start_loss, psnr, "
-                           "loss_reduction}]"}, "error": {"type": ["string", "null"]},
+                           "loss_reduction}]; for a video frames, total_frames, computed "
+                           "(the rest resumed), width, height, seconds, timing"},
+                "error": {"type": ["string", "null"]},
                 "image": {"type": ["string", "null"]}, "download": {"type": ["string", "null"]},
                 "image_version": {"type": "integer"}, "options": {"type": "object"},
                 "content": {"type": "string"}, "styles": {"type": "array"}}},

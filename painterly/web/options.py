@@ -2,7 +2,8 @@
 declarations (:mod:`painterly.options`): the fields of
 :class:`~painterly.style.options.TransferOptions` for a transfer, of
 :class:`~painterly.lecture.experiments.ReconstructionOptions` (plus the layers) for a
-reconstruction, minus those declared ``web=False`` (files or hardware of the server), with the
+reconstruction, of :class:`~painterly.video.options.VideoOptions` and the per-frame transfer
+options for a video, minus those declared ``web=False`` (files or hardware of the server), with the
 types coerced from JSON and a few server limits. Nothing here names a particular option."""
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from painterly.lecture.experiments import CONTENT_LAYERS, STYLE_LAYERS, Reconstr
 from painterly.nets.vgg import check_layers
 from painterly.options import Field, OptionError, fields_of
 from painterly.style.options import TransferOptions
+from painterly.video.options import PER_VIDEO, VideoOptions
 
-RUN_KINDS = ("transfer", "reconstruct-content", "reconstruct-style")
-"""What a run computes: a style transfer, or one of the lecture's reconstruction figures."""
+RUN_KINDS = ("transfer", "reconstruct-content", "reconstruct-style", "video")
+"""What a run computes: a style transfer, one of the lecture's reconstruction figures, or a
+stylized video clip."""
 MAX_WEB_SIZE = 2048
 MAX_WEB_STEPS = 5000
 MAX_RECONSTRUCTIONS = 8
@@ -25,6 +28,10 @@ SUGGESTED = {"size": 384}
 """Starting values on the page that differ from the library defaults: a CPU-friendly size."""
 RECONSTRUCTION_SUGGESTED = {"size": 128, "steps": 100}
 """The same for reconstructions: a figure of five took 30 s on one CPU core."""
+VIDEO_SUGGESTED = {"size": 256}
+"""The same for videos: every frame is a run, so a smaller size than for a picture."""
+MAX_WEB_FRAMES = 1500
+"""Most frames a video run may stylize (after its start, duration and frame rate)."""
 PAGE_KINDS = {"names": "list"}
 """The page's word for a kind where it differs (``list``: a list of names)."""
 
@@ -45,11 +52,19 @@ def web_fields(options_class: type) -> list[Field]:
     return [item for item in fields_of(options_class) if item.spec.web]
 
 
-def option_fields(options_class: type = TransferOptions) -> list[dict]:
-    """Every settable option of ``options_class`` as the page needs it: default, kind(s), label,
-    help, choices, bounds, section and control."""
+def video_fields() -> list[Field]:
+    """The settings of a video run: its own (:class:`VideoOptions`), then the transfer options
+    that apply to each frame (all but those the video sets per frame)."""
+    return web_fields(VideoOptions) + [item for item in web_fields(TransferOptions)
+                                       if item.name not in PER_VIDEO]
+
+
+def option_fields(options_class: type = TransferOptions,
+                  fields: list[Field] | None = None) -> list[dict]:
+    """Every settable option of ``options_class`` (or the given ``fields``) as the page needs
+    it: default, kind(s), label, help, choices, bounds, section and control."""
     described = []
-    for item in web_fields(options_class):
+    for item in web_fields(options_class) if fields is None else fields:
         spec = item.spec
         default = list(item.default) if isinstance(item.default, tuple) else item.default
         entry = {"name": item.name, "default": default,
@@ -74,7 +89,20 @@ def parse_options(raw: Any) -> dict:
     TransferOptions itself; UserError (one line) for anything wrong."""
     options = _coerced(_json_object(raw), web_fields(TransferOptions), "unknown option(s)")
     opts = TransferOptions(**options).validated()
-    _check_web_limits(opts.size, opts.steps, opts.coarse_steps)
+    _check_web_limits(opts.size, steps=opts.steps, coarse_steps=opts.coarse_steps)
+    return options
+
+
+def parse_video_options(raw: Any) -> dict:
+    """JSON settings of a video -> keyword arguments for :func:`painterly.video` (the fields
+    of :func:`video_fields`), validated by VideoOptions and TransferOptions themselves;
+    UserError (one line) for anything wrong."""
+    options = _coerced(_json_object(raw), video_fields(), "unknown option(s) of a video")
+    own = {item.name for item in web_fields(VideoOptions)}
+    settings = VideoOptions(**{k: v for k, v in options.items() if k in own}).validated()
+    frame = TransferOptions(**{k: v for k, v in options.items() if k not in own}).validated()
+    _check_web_limits(frame.size, first_frame_steps=settings.first_frame_steps,
+                      frame_steps=settings.frame_steps, coarse_steps=frame.coarse_steps)
     return options
 
 
@@ -113,7 +141,7 @@ def parse_reconstruction_options(kind: str, raw: Any) -> dict:
     given = _coerced(raw, web_fields(ReconstructionOptions),
                      "unknown option(s) of a reconstruction")
     opts = ReconstructionOptions(**given).validated()
-    _check_web_limits(opts.size, opts.steps)
+    _check_web_limits(opts.size, steps=opts.steps)
     return options | given
 
 
@@ -135,12 +163,14 @@ def _coerced(raw: dict, fields: list[Field], unknown_message: str) -> dict:
     return {name: _coerce(by_name[name], value) for name, value in raw.items()}
 
 
-def _check_web_limits(size: int, *steps: int) -> None:
-    """The server's caps on size and step counts (above what the library allows)."""
+def _check_web_limits(size: int, **steps: int) -> None:
+    """The server's caps on size and on step counts (by field name), above what the library
+    allows."""
     if size > MAX_WEB_SIZE:
         raise OptionError("size", f"must be at most {MAX_WEB_SIZE} px on the web page")
-    if max(steps) > MAX_WEB_STEPS:
-        raise OptionError("steps", f"must be at most {MAX_WEB_STEPS} on the web page")
+    for name, count in steps.items():
+        if count > MAX_WEB_STEPS:
+            raise OptionError(name, f"must be at most {MAX_WEB_STEPS} on the web page")
 
 
 def _coerce(item: Field, value: Any) -> Any:

@@ -1,8 +1,8 @@
 """Runs of ``painterly serve``: a queue, a bounded number of worker threads that call
-:func:`painterly.style.transfer.transfer` or, for the lecture's reconstruction figures, the
-reconstructions of :mod:`painterly.lecture.experiments` (PyTorch releases the GIL while it
-computes), cancellation through ``should_stop``, and state kept in ``runs/<id>/run.json`` so a
-reload finds everything."""
+:func:`painterly.style.transfer.transfer`, for the lecture's reconstruction figures the
+reconstructions of :mod:`painterly.lecture.experiments`, or for a clip :func:`painterly.video`
+(PyTorch releases the GIL while it computes), cancellation through ``should_stop``, and state
+kept in ``runs/<id>/run.json`` so a reload finds everything."""
 
 from __future__ import annotations
 
@@ -24,12 +24,21 @@ from painterly.errors import UserError
 from painterly.io import images
 from painterly.io.files import finite, write_json
 from painterly.lecture import experiments
+from painterly.options import OptionError
 from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
 from painterly.style.options import TransferOptions
 from painterly.style.transfer import check_size, transfer
+from painterly.video.events import FrameProgress
+from painterly.video.options import VideoOptions
 from painterly.web import jsonio
-from painterly.web.options import RUN_KINDS, parse_options, parse_reconstruction_options
-from painterly.web.storage import DataFolder, check_id, new_id
+from painterly.web.options import (
+    MAX_WEB_FRAMES,
+    RUN_KINDS,
+    parse_options,
+    parse_reconstruction_options,
+    parse_video_options,
+)
+from painterly.web.storage import DataFolder, Upload, check_id, new_id
 
 log = logging.getLogger("painterly.web")
 
@@ -41,6 +50,9 @@ MIN_TILE_HEIGHT = 96
 """Reconstructions smaller than this are enlarged in their figure, so that its titles fit."""
 SNAPSHOT_SECONDS = 2.0
 """The live image is rewritten at most this often (and after each scale)."""
+RESULT_FILES = {"video": "result.mp4"}
+"""The result file of a run by kind (else ``result.png``): a video run's is H.264 in .mp4, which
+every browser plays (a GIF would be many times larger, in 256 colours)."""
 
 
 class QueueFull(UserError):
@@ -81,8 +93,12 @@ class Run:
             "error": self.error, "result": self.result, "started": self.started,
             "finished": self.finished, "image_version": self.image_version,
             "image": f"{base}/current.png" if self.image_version else None,
-            "download": f"{base}/result.png" if self.result else None,
+            "download": f"{base}/{self.result_file}" if self.result else None,
         })
+
+    @property
+    def result_file(self) -> str:
+        return RESULT_FILES.get(self.kind, "result.png")
 
     def stored(self) -> dict:
         data = self.as_dict()
@@ -139,6 +155,33 @@ def _finite(value: float, digits: int = 2) -> float | None:
     return round(value, digits) if math.isfinite(value) else None
 
 
+def _check_video_selection(upload: Upload | None, options: dict, max_frames: int) -> None:
+    """Refuse a video run that would stylize more than ``max_frames`` frames, or none
+    (estimated from the clip's length and rate, and the selection)."""
+    if upload is None or not upload.seconds or not upload.fps:
+        return
+    settings = VideoOptions(**{key: value for key, value in options.items()
+                               if key in VideoOptions.__dataclass_fields__})
+    selection = settings.selection()
+    rate = selection.fps or upload.fps
+    if selection.frames is not None:
+        first, end = selection.frames
+        available = upload.seconds * rate
+        frames = min(available, end if end is not None else available) - first
+        where = "frames"
+    else:
+        left = upload.seconds - selection.start
+        span = left if selection.duration is None else min(selection.duration, left)
+        frames, where = span * rate, "start"
+    if frames <= 0:
+        raise OptionError(where, f"leaves no frames: the clip is {upload.seconds:g} s long "
+                                 f"({upload.frames} frames)")
+    if round(frames) > max_frames:
+        raise OptionError("duration", f"gives about {round(frames)} frames, more than the "
+                                      f"{max_frames} of a video run on the web page: "
+                                      "choose a shorter duration or a lower frame rate")
+
+
 def _progress_dict(event: Evaluated) -> dict:
     return {"scale": event.rung + 1, "scales": event.rungs, "width": event.size[0],
             "height": event.size[1], "step": event.step, "steps": event.steps,
@@ -148,12 +191,56 @@ def _progress_dict(event: Evaluated) -> dict:
             "eta": None if event.eta is None else round(event.eta, 1)}
 
 
+class _FrameClock:
+    """Progress of a video run over its frames, with an ETA: the seconds per evaluation times the
+    evaluations still planned (the current frame's rest, then ``frame_steps`` for each later
+    frame, or a full run each when the frames are independent). Once a later frame has started,
+    the rate is measured on later frames only (the first frame's coarse scales are cheaper)."""
+
+    def __init__(self, frame_steps: int, independent: bool):
+        self.frame_steps, self.independent = frame_steps, independent
+        self.started = time.perf_counter()
+        self.finished_frames = 0
+        self.evaluations = 0
+        """Evaluations of the frames finished in this run."""
+        self.full_run: int | None = None
+        """Evaluations of a full run, once one has been seen."""
+        self.mark = (self.started, 0)
+        """(time, evaluations) when the last full run finished: the rate is measured from it."""
+
+    def finished(self, event: FrameProgress, steps: int | None) -> None:
+        self.finished_frames += 1
+        if not event.resumed and steps is not None:
+            self.evaluations += steps
+            if event.frame == 0 and not self.independent:
+                self.mark = (time.perf_counter(), self.evaluations)
+
+    def progress(self, event: FrameProgress) -> dict:
+        evaluation = event.evaluation
+        if event.frame == 0 or self.independent:
+            self.full_run = evaluation.total
+        per_frame = self.full_run if self.independent and self.full_run else self.frame_steps
+        done = self.evaluations + evaluation.done
+        left = evaluation.total - evaluation.done + per_frame * (event.frames - event.frame - 1)
+        now = time.perf_counter()
+        since, counted = (now - self.mark[0], done - self.mark[1]) \
+            if done > self.mark[1] else (now - self.started, done)
+        return {"frame": event.frame + 1, "frames": event.frames,
+                "done": self.finished_frames, "total": event.frames,
+                "step": evaluation.done, "steps": evaluation.total,
+                "width": evaluation.size[0], "height": evaluation.size[1],
+                "loss": evaluation.terms.total, "elapsed": round(now - self.started, 2),
+                "eta": round(since / counted * left, 1) if counted else None}
+
+
 class RunManager:
     """Accepts runs, executes at most ``max_concurrent`` at once, queues up to ``max_queued``."""
 
     def __init__(self, folder: DataFolder, *, max_concurrent: int = 1,
-                 max_queued: int = MAX_QUEUED, snapshot_seconds: float = SNAPSHOT_SECONDS):
+                 max_queued: int = MAX_QUEUED, snapshot_seconds: float = SNAPSHOT_SECONDS,
+                 max_video_frames: int = MAX_WEB_FRAMES):
         self.folder = folder
+        self.max_video_frames = max_video_frames
         self.max_concurrent = max(1, max_concurrent)
         self.max_queued = max_queued
         self.snapshot_seconds = snapshot_seconds
@@ -200,10 +287,11 @@ class RunManager:
     def _requeue(self, run: Run) -> None:
         """Queue a run of an earlier session again, after checking it as a new one would be."""
         try:
-            for reference in (run.content, *run.styles):
+            if run.kind == "video":
+                self.folder.resolve_video(run.content)
+            for reference in run.styles if run.kind == "video" else (run.content, *run.styles):
                 self.folder.resolve_image(reference)
-            run.options = parse_options(run.options) if run.kind == "transfer" else \
-                parse_reconstruction_options(run.kind, run.options)
+            run.options = self._parsed_options(run.kind, run.options)
         except UserError as problem:
             run.state, run.finished = "failed", time.time()
             run.error = f"not queued again after a restart: {problem}"
@@ -212,17 +300,27 @@ class RunManager:
         run.progress = None
         self.pending.append(run.id)
 
+    @staticmethod
+    def _parsed_options(kind: str, raw: dict | None) -> dict:
+        if kind == "transfer":
+            return parse_options(raw)
+        if kind == "video":
+            return parse_video_options(raw)
+        return parse_reconstruction_options(kind, raw)
+
     # requests
     def submit(self, content: str, styles: list[str] | None, raw_options: dict | None,
                kind: str | None = None) -> Run:
         """Queue a run; UserError for a bad kind, image reference or option, QueueFull when
-        full. A reconstruction takes one image (``content``) and no styles."""
+        full. A reconstruction takes one image (``content``) and no styles; a video takes the
+        id of a video upload as ``content``."""
         kind = "transfer" if kind is None else kind
         if kind not in RUN_KINDS:
             raise UserError(f"kind: choose from {', '.join(RUN_KINDS)}")
         if not isinstance(content, str) or not content:
-            raise UserError("content: give an upload id or a built-in example's name")
-        if kind == "transfer":
+            raise UserError("content: give the id of a video upload" if kind == "video" else
+                            "content: give an upload id or a built-in example's name")
+        if kind in ("transfer", "video"):
             if not isinstance(styles, list) or not styles or not all(
                     isinstance(style, str) for style in styles):
                 raise UserError("styles: give a list of one or more upload ids or example names")
@@ -231,10 +329,15 @@ class RunManager:
         elif styles:
             raise UserError(f"{kind} takes one image, as content, and no styles")
         styles = list(styles or [])
-        for reference in (content, *styles):
+        if kind == "video":
+            self.folder.resolve_video(content)
+        for reference in styles if kind == "video" else (content, *styles):
             self.folder.resolve_image(reference)
-        options = parse_options(raw_options) if kind == "transfer" else \
-            parse_reconstruction_options(kind, raw_options)
+        options = self._parsed_options(kind, raw_options)
+        if kind == "video":
+            clip = self.folder.get_upload(content)
+            _check_video_selection(clip, options, self.max_video_frames)
+            check_size((clip.width, clip.height), options.get("size", TransferOptions.size))
         if kind == "transfer":  # refused now, not after the run has waited in the queue
             try:
                 with Image.open(self.folder.resolve_image(content)) as image:
@@ -323,6 +426,9 @@ class RunManager:
                 self._finish(run, "failed", f"internal error: {type(error).__name__}: {error}")
 
     def _execute(self, run: Run) -> None:
+        if run.kind == "video":
+            self._execute_video(run)
+            return
         folder = self.folder.runs_dir / run.id
         last_image = 0.0
         last_save = time.monotonic()
@@ -415,6 +521,63 @@ class RunManager:
                  "loss_reduction": _finite(result.loss_reduction, 1)}
                 for result in results]}
         return figure
+
+    def _execute_video(self, run: Run) -> None:
+        """Stylize a clip with :func:`painterly.video`: every finished frame becomes the live
+        image; cancelling or stopping the server encodes the frames finished so far. Finished
+        frames stay in the data folder's ``video-work/`` until the video is complete, so the
+        same clip and settings started again resume from them."""
+        folder = self.folder.runs_dir / run.id
+        options = dict(run.options)
+        clock = _FrameClock(options.get("frame_steps", VideoOptions.frame_steps),
+                            options.get("independent", False))
+        last_save = time.monotonic()
+        steps: dict[int, int] = {}
+        frame_size: list[int | None] = [None, None]
+
+        def on_progress(event: FrameProgress) -> None:
+            nonlocal last_save
+            now = time.monotonic()
+            if event.evaluation is not None:
+                steps[event.frame] = event.evaluation.done
+                run.progress = clock.progress(event)
+                save = now - last_save >= self.snapshot_seconds
+                if save:
+                    last_save = now
+                self._touch(run, save=save)
+            elif event.finished:
+                clock.finished(event, steps.pop(event.frame, None))
+                if run.progress is not None:
+                    run.progress = run.progress | {"done": clock.finished_frames}
+                if event.image is not None:
+                    frame_size[:] = event.image.shape[1], event.image.shape[0]
+                    images.save_image(Image.fromarray(event.image), folder / "current.png")
+                    run.image_version += 1
+                self._touch(run, save=True)
+
+        try:
+            result = painterly.video(
+                str(self.folder.resolve_video(run.content)),
+                [self.folder.resolve_image(style) for style in run.styles],
+                str(folder / run.result_file), progress=on_progress, should_stop=run.stop.is_set,
+                work_dir=self.folder.video_work_dir, partial=True, **options)
+        except UserError as error:
+            self._finish(run, "failed", str(error))
+            return
+        if result.output is not None:
+            run.result = {"frames": result.frames, "total_frames": result.total_frames,
+                          "computed": result.computed, "width": frame_size[0],
+                          "height": frame_size[1],
+                          "seconds": round(result.seconds, 2),
+                          "timing": {key: round(value, 2) for key, value in
+                                     result.timing.items()}}
+        if self.closing:
+            self._finish(run, "interrupted", "the server stopped before this video finished; "
+                                             "the frames finished so far are kept")
+        elif result.interrupted:
+            self._finish(run, "cancelled", None)
+        else:
+            self._finish(run, "done", None)
 
     def _finish(self, run: Run, state: str, error: str | None) -> None:
         with self.changed:

@@ -1,6 +1,6 @@
-"""The data folder of ``painterly serve``: uploaded images and runs, each in a directory named by a
-random id, with JSON metadata. Files are only ever found from an id that passed :func:`check_id`,
-never from a path taken from a request."""
+"""The data folder of ``painterly serve``: uploaded images and video clips and runs, each in a
+directory named by a random id, with JSON metadata. Files are only ever found from an id that
+passed :func:`check_id`, never from a path taken from a request."""
 
 from __future__ import annotations
 
@@ -39,6 +39,17 @@ PREVIEW_SIDE = 320
 MAX_UPLOAD_PIXELS = 50_000_000
 """Largest decoded upload (pixels, from the header, checked before decoding): a 25 MB file may
 be a tiny PNG that decodes to gigabytes. Decoding takes about 12 bytes per pixel at its peak."""
+MAX_VIDEO_BYTES = 100 * 1024 * 1024
+"""Largest accepted video clip (bytes)."""
+MAX_VIDEO_SECONDS = 60.0
+"""Longest accepted video clip (seconds): the web page is for short clips (a frame takes seconds
+on a CPU); longer ones go through ``painterly video``."""
+VIDEO_FILE = "clip.video"
+"""Name of an uploaded clip in its folder (FFmpeg finds the format from the content)."""
+UPLOAD_KINDS = ("image", "video")
+VIDEO_CONTAINERS = "MP4/MOV, MKV/WebM, AVI or an animated GIF"
+"""What a clip upload may be: recognized by its first bytes before FFmpeg sees it, so that a text
+format FFmpeg would follow (a playlist naming other files or URLs) never reaches it."""
 MAX_CONCURRENT_DECODES = 2
 """Uploads decoded at once; more wait (so decoded-image memory is bounded on the server)."""
 DAMAGED = "damaged"
@@ -80,10 +91,19 @@ class Upload:
     width: int
     height: int
     created: float
+    kind: str = "image"
+    """``image`` or ``video`` (upload.json of older versions has no kind: images)."""
+    frames: int | None = None
+    """Frames of a video clip, at its own rate."""
+    fps: float | None = None
+    seconds: float | None = None
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "width": self.width, "height": self.height,
-                "created": self.created, "preview": f"/api/uploads/{self.id}/preview.png"}
+        video = {"frames": self.frames, "fps": self.fps, "seconds": self.seconds} \
+            if self.kind == "video" else {}
+        return {"id": self.id, "kind": self.kind, "name": self.name, "width": self.width,
+                "height": self.height, "created": self.created,
+                "preview": f"/api/uploads/{self.id}/preview.png"} | video
 
     @classmethod
     def from_record(cls, data: Any, upload_id: str) -> Upload:
@@ -101,8 +121,19 @@ class Upload:
         created = data.get("created")
         if not _is_number(created):
             raise ValueError("created is not a number")
+        kind = data.get("kind", "image")
+        if kind not in UPLOAD_KINDS:
+            raise ValueError(f"kind is not one of {', '.join(UPLOAD_KINDS)}")
+        video = {}
+        if kind == "video":
+            frames, fps, seconds = data.get("frames"), data.get("fps"), data.get("seconds")
+            if not isinstance(frames, int) or isinstance(frames, bool) or frames < 1:
+                raise ValueError("frames is not a positive whole number")
+            if not (_is_number(fps) and fps > 0 and _is_number(seconds) and seconds > 0):
+                raise ValueError("fps or seconds is not a positive number")
+            video = {"frames": frames, "fps": float(fps), "seconds": float(seconds)}
         return cls(upload_id, _display_name(data["name"]), data["width"], data["height"],
-                   float(created))
+                   float(created), kind, **video)
 
 
 def _is_number(value: Any) -> bool:
@@ -115,13 +146,20 @@ class DataFolder:
 
     def __init__(self, root: str | os.PathLike, *, max_upload_bytes: int = MAX_UPLOAD_BYTES,
                  max_uploads: int = MAX_UPLOADS, max_upload_pixels: int = MAX_UPLOAD_PIXELS,
+                 max_video_bytes: int = MAX_VIDEO_BYTES,
+                 max_video_seconds: float = MAX_VIDEO_SECONDS,
                  max_concurrent_decodes: int = MAX_CONCURRENT_DECODES):
         self.root = Path(root).expanduser().resolve()
         self.uploads_dir = self.root / "uploads"
         self.runs_dir = self.root / "runs"
+        self.video_work_dir = self.root / "video-work"
+        """Finished frames of video runs, by clip and settings (:mod:`painterly.video.work`):
+        a run started again with the same clip and settings resumes from them."""
         for folder in (self.uploads_dir, self.runs_dir):
             folder.mkdir(parents=True, exist_ok=True)
         self.max_upload_bytes = max_upload_bytes
+        self.max_video_bytes = max_video_bytes
+        self.max_video_seconds = max_video_seconds
         self.max_uploads = max_uploads
         self.max_upload_pixels = max_upload_pixels
         self._lock = threading.Lock()
@@ -159,14 +197,14 @@ class DataFolder:
         if not check_id(entry.name) or entry.is_symlink() or not entry.is_dir():
             return "not an upload of painterly (a folder named by 16 hex digits)"
         try:
-            Upload.from_record(jsonio.read(entry / "upload.json"), entry.name)
+            upload = Upload.from_record(jsonio.read(entry / "upload.json"), entry.name)
         except FileNotFoundError:
             return "upload.json is missing"
         except OSError as error:
             return f"upload.json cannot be read ({error.strerror or error})"
         except ValueError as error:
             return f"upload.json is damaged: {error}"
-        for name in ("image.png", "preview.png"):
+        for name in (VIDEO_FILE if upload.kind == "video" else "image.png", "preview.png"):
             if not (entry / name).is_file():
                 return f"{name} is missing"
         return None
@@ -198,14 +236,7 @@ class DataFolder:
         if len(data) > self.max_upload_bytes:
             raise UserError(f"{name} is larger than the upload limit of "
                             f"{self.max_upload_bytes // (1024 * 1024)} MB")
-        with self._lock:
-            if sum(1 for _ in self.uploads_dir.iterdir()) >= self.max_uploads:
-                raise UploadLimitReached(
-                    f"the data folder already holds {self.max_uploads} uploads, the limit: "
-                    "delete some (or start with another --data-dir)")
-            upload_id = new_id()
-            folder = self.uploads_dir / upload_id
-            folder.mkdir()
+        upload_id, folder = self._new_upload_folder()
         try:
             original = folder / "original.bin"
             original.write_bytes(data)
@@ -218,6 +249,81 @@ class DataFolder:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
+
+    def _new_upload_folder(self) -> tuple[str, Path]:
+        """A fresh upload folder; UploadLimitReached when the data folder is full."""
+        with self._lock:
+            if sum(1 for _ in self.uploads_dir.iterdir()) >= self.max_uploads:
+                raise UploadLimitReached(
+                    f"the data folder already holds {self.max_uploads} uploads, the limit: "
+                    "delete some (or start with another --data-dir)")
+            upload_id = new_id()
+            folder = self.uploads_dir / upload_id
+            folder.mkdir()
+        return upload_id, folder
+
+    def add_video(self, data: bytes, name: str) -> Upload:
+        """Validate ``data`` as a video clip :func:`painterly.video` can read (not a still image,
+        at most :attr:`max_video_seconds` long, frames of at most :attr:`max_upload_pixels`) and
+        keep it with a preview of its first frame; UserError with one line if bad."""
+        name = _display_name(name)
+        if len(data) > self.max_video_bytes:
+            raise UserError(f"{name} is larger than the video upload limit of "
+                            f"{self.max_video_bytes // (1024 * 1024)} MB")
+        upload_id, folder = self._new_upload_folder()
+        try:
+            clip_file = folder / VIDEO_FILE
+            clip_file.write_bytes(data)
+            with self._decodes:
+                try:
+                    upload = self._survey_video(clip_file, folder, upload_id, name)
+                finally:
+                    give_memory_back()
+            return upload
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def _survey_video(self, clip_file: Path, folder: Path, upload_id: str, name: str) -> Upload:
+        """Read the clip once (at most :attr:`max_video_seconds` of it): its frames, rate and
+        size, and its first frame as the preview; messages name the user's file."""
+        from painterly.video.reader import Selection, open_clip
+
+        with contextlib.suppress(OSError, Image.DecompressionBombError), \
+                Image.open(clip_file) as still:
+            if not getattr(still, "is_animated", False):
+                raise UserError(f"{name} is a still image, not a video: use it as a content "
+                                "or style image")
+        with open(clip_file, "rb") as stream:
+            if not is_video_container(stream.read(12)):
+                raise UserError(f"{name} is not a video file of a kind the web page takes "
+                                f"({VIDEO_CONTAINERS})")
+        limit = self.max_video_seconds
+        try:  # reads no further than just past the limit
+            clip = open_clip(clip_file, Selection(duration=limit + 0.5))
+        except UserError as error:
+            raise UserError(str(error).replace(f": {clip_file}", f": {name}")
+                            .replace(str(clip_file), name)) from None
+        seconds = clip.end_time - clip.start_time
+        if seconds > limit + 1e-3:
+            raise UserError(f"{name} is longer than the limit of {limit:g} s for a clip on the "
+                            "web page: cut it, or use the command line (painterly video ... "
+                            "--start S --duration S)")
+        width, height = clip.size
+        if width * height > self.max_upload_pixels:
+            raise UserError(f"{name} has frames of {width}x{height}, more than the limit of "
+                            f"{self.max_upload_pixels / 1e6:g} megapixels")
+        frames = clip.frames()
+        try:
+            first = Image.fromarray(next(frames))
+        finally:
+            frames.close()
+        images.save_image(images.resize_long_side(first, PREVIEW_SIDE)
+                          if max(first.size) > PREVIEW_SIDE else first, folder / "preview.png")
+        upload = Upload(upload_id, name, width, height, time.time(), "video", clip.count,
+                        round(float(clip.fps), 3), round(seconds, 3))
+        write_json(folder / "upload.json", upload.__dict__)
+        return upload
 
     def _decode(self, original: Path, folder: Path, upload_id: str, name: str) -> Upload:
         """Decode the uploaded file (at most :attr:`max_upload_pixels`) into ``image.png``, its
@@ -248,10 +354,20 @@ class DataFolder:
         if reference in example_names():
             return example_path(reference)
         folder = self.upload_dir(reference)
+        if folder is not None and (folder / VIDEO_FILE).is_file():
+            raise UserError(f"'{reference}' is a video clip, not an image")
         if folder is None or not (folder / "image.png").is_file():
             raise UserError(f"no such image: '{reference[:40]}' (give an upload id or one of the "
                             f"built-in examples: {', '.join(example_names())})")
         return folder / "image.png"
+
+    def resolve_video(self, reference: str) -> Path:
+        """The clip behind ``reference`` (the id of a video upload)."""
+        folder = self.upload_dir(reference)
+        if folder is None or not (folder / VIDEO_FILE).is_file():
+            raise UserError(f"no such video clip: '{reference[:40]}' (give the id of a video "
+                            "upload)")
+        return folder / VIDEO_FILE
 
     def run_dir(self, run_id: str) -> Path | None:
         if not check_id(run_id):
@@ -262,6 +378,14 @@ class DataFolder:
 
 class UploadLimitReached(UserError):
     """The data folder holds the maximum number of uploads."""
+
+
+def is_video_container(head: bytes) -> bool:
+    """True when a file's first 12 bytes start an ISO media (MP4, MOV), Matroska (MKV, WebM),
+    AVI or GIF file."""
+    return (head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
+            or head.startswith(b"\x1aE\xdf\xa3") or head.startswith((b"GIF87a", b"GIF89a"))
+            or (head.startswith(b"RIFF") and head[8:12] == b"AVI "))
 
 
 def _display_name(name: str) -> str:

@@ -4,17 +4,22 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   fields: [], limits: {}, content: null, styles: [], reconstruction: null,
+  clip: null, video: {fields: [], suggested: {}, limits: {}},
 };
-// Where a run is shown: the result panel (transfers) or the reconstructions block of the lab.
-// One implementation (attach, render, cancel) serves both.
+// Where a run is shown: the result panel (transfers), the reconstructions block of the lab, or
+// the video section. One implementation (attach, render, cancel) serves all three.
 const views = {
   transfer: {status: "run-status", bar: "run-progress", image: "run-image", download: "download",
              cancel: "cancel", message: "start-message", runId: null, events: null},
   reconstruct: {status: "recon-status", bar: "recon-progress", image: "recon-image",
                 download: "recon-download", cancel: "recon-cancel", message: "recon-message",
                 runId: null, events: null},
+  video: {status: "video-status", bar: "video-progress", image: "video-frame",
+          download: "video-download", cancel: "video-cancel", message: "video-message",
+          runId: null, events: null},
 };
-const viewOf = (run) => views[!run.kind || run.kind === "transfer" ? "transfer" : "reconstruct"];
+const viewOf = (run) => views[!run.kind || run.kind === "transfer" ? "transfer" :
+  run.kind === "video" ? "video" : "reconstruct"];
 const FINAL = ["done", "cancelled", "failed", "interrupted"];
 const bySlider = (field) => field.control === "slider";  // strength: the balance slider
 
@@ -64,6 +69,13 @@ function showThumbs() {
   draw($("style-thumbs"), state.styles, (index) => {
     state.styles.splice(index, 1); showThumbs();
   });
+  draw($("video-style-thumbs"), state.styles, (index) => {
+    state.styles.splice(index, 1); showThumbs();
+  });
+  draw($("video-thumbs"), state.clip ? [state.clip] : [], () => {
+    state.clip = null; showThumbs();
+  });
+  $("video-clip-facts").textContent = state.clip && state.clip.facts ? state.clip.facts : "";
 }
 
 async function uploadFile(file, kind) {
@@ -87,6 +99,56 @@ async function uploadFile(file, kind) {
     else state.styles = state.styles.filter((other) => other !== item);
   }
   showThumbs();
+}
+
+function clipFacts(upload) {
+  return `${upload.name}: ${upload.frames} frames, ${upload.width}×${upload.height}, ` +
+    `${upload.seconds} s at ${upload.fps} fps`;
+}
+
+function clipItem(upload) {
+  return {ref: upload.id, name: upload.name, preview: upload.preview, facts: clipFacts(upload)};
+}
+
+async function uploadClip(file) {
+  const message = $("video-clip-message");
+  message.textContent = "";
+  const limit = state.video.limits.max_upload_bytes;
+  if (limit && file.size > limit) {
+    message.textContent = `${file.name} is larger than the video upload limit of ${Math.round(limit / 1048576)} MB`;
+    return;
+  }
+  const item = {ref: null, name: file.name, preview: "", pending: true};
+  state.clip = item;
+  showThumbs();
+  try {
+    const upload = await api(`/api/uploads?kind=video&name=${encodeURIComponent(file.name)}`, {
+      method: "POST", headers: {"Content-Type": "application/octet-stream"}, body: file,
+    });
+    Object.assign(item, clipItem(upload), {pending: false});
+  } catch (error) {
+    message.textContent = error.message;
+    if (state.clip === item) state.clip = null;
+  }
+  showThumbs();
+}
+
+function setUpClipDrop() {
+  const drop = $("video-drop");
+  $("video-file").addEventListener("change", (event) => {
+    if (event.target.files.length) uploadClip(event.target.files[0]);
+    event.target.value = "";
+  });
+  drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    if (event.dataTransfer.files.length) uploadClip(event.dataTransfer.files[0]);
+  });
+  drop.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") $("video-file").click();
+  });
 }
 
 function handleFiles(files, kind) {
@@ -114,8 +176,23 @@ function setUpDrop(kind) {
 }
 
 async function loadExamples() {
-  const [examples, uploads] = await Promise.all([api("/api/examples"), api("/api/uploads")]);
+  const [examples, all] = await Promise.all([api("/api/examples"), api("/api/uploads")]);
+  const uploads = all.filter((upload) => upload.kind !== "video");
+  const clips = all.filter((upload) => upload.kind === "video");
   const known = {};
+  const clipsById = {};
+  for (const clip of clips) {
+    clipsById[clip.id] = clipItem(clip);
+    $("video-upload").append(el("option", {value: clip.id, text: clip.name}));
+  }
+  $("video-upload").addEventListener("change", (event) => {
+    const item = clipsById[event.target.value];
+    if (!item) return;
+    $("video-clip-message").textContent = "";
+    state.clip = {...item};
+    event.target.value = "";
+    showThumbs();
+  });
   for (const select of [$("content-example"), $("style-example")]) {
     const builtIn = el("optgroup", {label: "built-in"});
     for (const example of examples) {
@@ -147,10 +224,12 @@ async function loadExamples() {
 
 // ---------- settings ----------
 
-function fieldInput(field) {
-  const id = `opt-${field.name}`;
+// The form fields come from the option declarations (/api/options); the transfer form's ids
+// start with "opt-", the video form's with "video-opt-".
+function fieldInput(field, prefix = "opt-", suggested = state.suggested) {
+  const id = `${prefix}${field.name}`;
   let input;
-  const value = field.name in state.suggested ? state.suggested[field.name] : field.default;
+  const value = field.name in suggested ? suggested[field.name] : field.default;
   if (field.choices && field.kind === "text") {
     input = el("select", {id});
     if (field.optional) input.append(el("option", {value: "", text: "—"}));
@@ -177,8 +256,8 @@ function fieldInput(field) {
   return box;
 }
 
-function readField(field) {
-  const input = $(`opt-${field.name}`);
+function readField(field, prefix = "opt-") {
+  const input = $(`${prefix}${field.name}`);
   if (field.kind === "bool") return input.checked;
   const text = input.value.trim();
   if (text === "") return field.optional ? null : field.default;
@@ -214,6 +293,7 @@ async function loadOptions() {
   }
   $("balance").addEventListener("input", showBalance);
   showBalance();
+  setUpVideoFields(options.video);
   for (const name of options.layers) $("feature-layer").append(el("option", {value: name, text: name}));
   for (const name of options.conv_layers) $("filter-layer").append(el("option", {value: name, text: name}));
   setUpReconstructions(options);
@@ -228,6 +308,46 @@ function collectOptions() {
   }
   if (Number($("balance").value) !== 0) options.strength = strength();
   return options;
+}
+
+function setUpVideoFields(video) {
+  state.video = video;
+  for (const field of video.fields) {
+    const box = fieldInput(field, "video-opt-", video.suggested);
+    $(field.section === "main" ? "video-main-fields" : "video-advanced-fields").append(box);
+  }
+  const l = video.limits;
+  $("video-limits").textContent = `Clips up to ${Math.round(l.max_upload_bytes / 1048576)} MB ` +
+    `and ${l.max_seconds} s; at most ${l.max_frames} frames a run.`;
+}
+
+function collectVideoOptions() {
+  const options = {};
+  for (const field of state.video.fields) {
+    const value = readField(field, "video-opt-");
+    const standard = field.name in state.video.suggested ? undefined : field.default;
+    if (JSON.stringify(value) !== JSON.stringify(standard)) options[field.name] = value;
+  }
+  return options;
+}
+
+async function startVideo() {
+  const message = $("video-message");
+  message.textContent = "";
+  if (!state.clip || state.clip.pending) { message.textContent = "Choose a clip first."; return; }
+  if (!state.styles.length || state.styles.some((s) => s.pending)) {
+    message.textContent = "Choose at least one style image first (under 1. Images)."; return;
+  }
+  $("video-start").disabled = true;
+  try {
+    await submit(views.video, {kind: "video", content: state.clip.ref,
+                               styles: state.styles.map((s) => s.ref),
+                               options: collectVideoOptions()});
+  } catch (error) {
+    message.textContent = error.message;
+  } finally {
+    $("video-start").disabled = false;
+  }
 }
 
 // ---------- runs ----------
@@ -260,6 +380,7 @@ function describeProgress(run) {
     return `Waiting in the queue: position ${run.queue_position ?? "?"}.`;
   }
   if (run.state === "running" && !p) return "Starting (loading the network)…";
+  if (run.kind === "video") return describeVideo(run);
   if (run.state === "running") {
     const scale = p.scales > 1 ? `scale ${p.scale}/${p.scales} (${p.width}×${p.height}), ` : "";
     const part = p.parts ? `reconstruction ${p.part}/${p.parts} (${p.layers}), ` : "";
@@ -273,6 +394,23 @@ function describeProgress(run) {
       `loss ${r.loss === null ? "–" : r.loss.toPrecision(4)}.`;
   }
   if (run.state === "cancelled") return "Cancelled" + (run.result ? ": the best image so far is kept." : ".");
+  return `${run.state === "failed" ? "Failed" : "Interrupted"}: ${run.error}`;
+}
+
+function describeVideo(run) {
+  const p = run.progress;
+  const r = run.result;
+  if (run.state === "running") {
+    return `Running: frame ${p.frame}/${p.frames} (step ${p.step}/${p.steps}), ` +
+      `${p.done}/${p.total} frames done, loss ${p.loss === null ? "–" : p.loss.toPrecision(4)}, ` +
+      `ETA ${clock(p.eta)}`;
+  }
+  if (run.state === "done") {
+    return `Done: ${r.frames} frames, ${r.width}×${r.height}, in ${r.seconds} s` +
+      (r.computed < r.frames ? ` (${r.frames - r.computed} resumed from an earlier run).` : ".");
+  }
+  const kept = r ? `: the ${r.frames} frames finished so far are kept.` : ".";
+  if (run.state === "cancelled") return `Cancelled${kept}`;
   return `${run.state === "failed" ? "Failed" : "Interrupted"}: ${run.error}`;
 }
 
@@ -301,17 +439,29 @@ function render(run) {
   const download = $(view.download);
   if (run.download) {
     download.href = run.download;
-    download.setAttribute("download", `painterly-${run.id}.png`);
+    download.setAttribute("download", `painterly-${run.id}.${run.download.split(".").pop()}`);
     download.classList.remove("hidden");
   } else {
     download.classList.add("hidden");
+  }
+  if (view === views.video) {
+    const player = $("video-result");
+    const url = run.download ? `${run.download}?v=${run.finished}` : "";
+    if (url && player.dataset.url !== url) {
+      player.src = url;
+      player.dataset.url = url;
+    } else if (!url) {
+      player.removeAttribute("src");
+      player.dataset.url = "";
+    }
+    $("video-result-figure").classList.toggle("hidden", !url);
   }
   $(view.cancel).disabled = FINAL.includes(run.state);
   markSelected();
 }
 
 function markSelected() {
-  const shown = [views.transfer.runId, views.reconstruct.runId];
+  const shown = Object.values(views).map((view) => view.runId);
   for (const node of document.querySelectorAll(".card")) {
     node.classList.toggle("selected", shown.includes(node.dataset.run));
   }
@@ -375,7 +525,7 @@ function card(run) {
   const names = run.names || {};
   const name = (ref) => names[ref] || ref;
   const title = run.kind in KIND_TITLES ? `${KIND_TITLES[run.kind]} ${name(run.content)}` :
-    `${name(run.content)} × ${run.styles.map(name).join(" + ")}`;
+    `${run.kind === "video" ? "video: " : ""}${name(run.content)} × ${run.styles.map(name).join(" + ")}`;
   const node = el("div", {class: "card", "data-run": run.id, "data-kind": run.kind || "transfer",
                           tabindex: "0"});
   const use = el("button", {type: "button", class: "use", text: "Use these settings",
@@ -426,8 +576,8 @@ function imageItem(run, ref) {
   return {ref, name: (names[ref] || ref).replace(/_/g, " "), preview: imageUrl(ref)};
 }
 
-function setField(field, value) {
-  const input = $(`opt-${field.name}`);
+function setField(field, value, prefix = "opt-") {
+  const input = $(`${prefix}${field.name}`);
   if (!input) return;
   if (field.kind === "bool") input.checked = Boolean(value);
   else if (value === null || value === undefined) input.value = "";
@@ -449,6 +599,25 @@ function useSettings(run) {
     }
     showThumbs();
     $("reconstructions").scrollIntoView();
+    return;
+  }
+  if (run.kind === "video") {
+    state.clip = imageItem(run, run.content);
+    api("/api/uploads").then((uploads) => {  // the clip's frames, size and length
+      const upload = uploads.find((item) => item.id === run.content);
+      if (upload && state.clip && state.clip.ref === upload.id) {
+        state.clip = clipItem(upload);
+        showThumbs();
+      }
+    }).catch(() => {});
+    state.styles = run.styles.map((ref) => imageItem(run, ref));
+    for (const field of state.video.fields) {
+      const standard = field.name in state.video.suggested ? state.video.suggested[field.name] :
+        field.default;
+      setField(field, field.name in run.options ? run.options[field.name] : standard, "video-opt-");
+    }
+    showThumbs();
+    $("video").scrollIntoView();
     return;
   }
   state.content = imageItem(run, run.content);
@@ -547,7 +716,10 @@ function setUpLab() {
 async function main() {
   setUpDrop("content");
   setUpDrop("style");
+  setUpClipDrop();
   setUpLab();
+  $("video-start").addEventListener("click", startVideo);
+  $("video-cancel").addEventListener("click", () => cancel(views.video));
   $("start").addEventListener("click", start);
   $("cancel").addEventListener("click", () => cancel(views.transfer));
   await Promise.all([loadOptions(), loadExamples()]);

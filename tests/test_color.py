@@ -127,3 +127,8 @@ def test_the_default_start_is_the_photo_in_the_paintings_palette():
     assert (start - photo).abs().mean() > 0.05
     plain = transfer(content, style, init="content", **still).tensor
     assert torch.allclose(plain, photo, atol=1e-5)
+    # a lighter touch keeps more of the photo's colours: none of the palette at strength 0.01
+    light = transfer(content, style, strength=0.01, **still).tensor
+    assert torch.allclose(light, photo, atol=1e-5)
+    halfway = transfer(content, style, strength=0.1, **still).tensor
+    assert torch.allclose(halfway, (photo + expected) / 2, atol=1e-5)

@@ -49,7 +49,8 @@ class TransferOptions:
                  "--preset paper)", low=0, label="Style weight (β)")
     strength: float = option(
         1.0, "style strength: a factor on the style weight (the effective style weight is "
-             "style-weight x strength)", low=0.01, high=100, log=True, main=True,
+             "style-weight x strength); below 1 the palette start also keeps more of the "
+             "photo's colours", low=0.01, high=100, log=True, main=True,
         control="slider", label="Content/style balance")
     tv_weight: float = option(1e8, "total variation weight: a smoothness prior against "
                                    "pixel-level noise in flat regions", low=0,

@@ -394,6 +394,13 @@ def _bounded_style(style: Image.Image, size: int, scale: float) -> Image.Image:
     return style
 
 
+def palette_share(strength: float) -> float:
+    """How far the ``palette`` start moves the photo's colours towards the painting's: all the
+    way from the default strength up, none at the lightest (0.01), linear in log10(strength)
+    between, so that "more photo" also keeps the photo's colours."""
+    return min(1.0, max(0.0, 1 + math.log10(strength) / 2))
+
+
 def _start(init_image: InitImage | None, the_plan: Plan, content: torch.Tensor) -> torch.Tensor:
     """The first rung's start: ``init_image`` if given, else what ``init`` names."""
     opts = the_plan.opts
@@ -408,7 +415,8 @@ def _start(init_image: InitImage | None, the_plan: Plan, content: torch.Tensor) 
         return start if start.shape[-2:] == content.shape[-2:] else \
             images.resize_tensor(start, (height, width))
     if opts.init == "palette" and the_plan.palette is not None:
-        return color.recolour(content, the_plan.palette)
+        share = palette_share(opts.strength)
+        return content + share * (color.recolour(content, the_plan.palette) - content)
     if opts.init in ("palette", "content"):  # keeping the photo's colours: palette is the photo
         return content.clone()
     if opts.init == "noise":

@@ -3,6 +3,8 @@ default | classic reference | painting for several pairs.
 
     PYTHONPATH=. python scripts/make_look_figures.py strength [--size 384]
     PYTHONPATH=. python scripts/make_look_figures.py compare --reference gatys
+    PYTHONPATH=. python scripts/make_look_figures.py compare --reference classic300 \
+        --reference-title "classic: 300 evaluations, clipped"
 
 ``strength`` runs the transfers itself; ``compare`` takes the results that benchmarks/look.py
 saved (benchmarks/out/look/CONFIG/PAIR.png). Only the Tübingen photo and public-domain paintings
@@ -21,7 +23,7 @@ from painterly.io.figures import image_grid
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "images"
 LOOK = Path(__file__).resolve().parents[1] / "benchmarks" / "out" / "look"
 STRENGTHS = (0.01, 0.1, 0.3, 1.0, 3.0)
-COMPARED = ("starry_night", "the_scream", "great_wave")
+COMPARED = ("starry_night", "the_scream", "great_wave", "composition_vii")
 PAIR_NAMES = {"shipwreck_of_the_minotaur": "shipwreck"}
 
 
@@ -41,13 +43,24 @@ def strength_strip(size: int, style: str) -> None:
                DOCS / "strength_strip.jpg")
 
 
+SPEED = Path(__file__).resolve().parents[1] / "benchmarks" / "out" / "speed"
+
+
 def comparison(reference: str, reference_title: str) -> None:
+    """Photo | default | reference | painting for the pairs of COMPARED that have both results;
+    ``reference`` is a configuration of benchmarks/look.py, or ``classic300``: the baseline
+    images that benchmarks/speed.py saved."""
     tiles, titles = [], []
     for style in COMPARED:
         pair = f"tubingen-{PAIR_NAMES.get(style, style)}"
-        tiles += [images.load_image("tubingen"),
-                  images.load_image(LOOK / "default" / f"{pair}.png"),
-                  images.load_image(LOOK / reference / f"{pair}.png"), images.load_image(style)]
+        default = LOOK / "default" / f"tubingen-{style}.png"
+        default = default if default.exists() else LOOK / "default" / f"{pair}.png"
+        other = SPEED / f"tubingen_{style}_512_baseline.png" if reference == "classic300" \
+            else LOOK / reference / f"{pair}.png"
+        if not (default.exists() and other.exists()):
+            continue
+        tiles += [images.load_image("tubingen"), images.load_image(default),
+                  images.load_image(other), images.load_image(style)]
         titles += ["photo", "painterly default", reference_title, style.replace("_", " ")]
     _save_jpeg(image_grid(tiles, titles, columns=4, tile_height=200), DOCS / "look_comparison.jpg")
 
@@ -58,7 +71,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--style", default="the_scream")
     parser.add_argument("--reference", default="gatys",
-                        help="the configuration of benchmarks/look.py to compare with")
+                        help="the configuration of benchmarks/look.py to compare with, or "
+                             "classic300 (benchmarks/speed.py's baselines)")
     parser.add_argument("--reference-title", default="classic: --preset gatys, 500 evaluations")
     args = parser.parse_args()
     if args.what == "strength":

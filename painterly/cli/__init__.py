@@ -85,13 +85,15 @@ def _interrupt_noted(interrupts: list[int]):
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     interrupts: list[int] = []
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, _interrupt_noted(interrupts)) \
-        if in_main_thread else None
-    try:
+    previous = None
+    try:  # from the first line: Ctrl-C before the handler below is in place is one line too
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, _interrupt_noted(interrupts))
         return _main(argv, interrupts)
+    except KeyboardInterrupt:
+        return _interrupted()
     finally:
-        if in_main_thread and previous is not None:
+        if previous is not None:
             signal.signal(signal.SIGINT, previous)
 
 

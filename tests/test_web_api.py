@@ -251,7 +251,7 @@ def test_a_waiting_run_can_be_cancelled(make_client):
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"weights": "/etc/passwd"}},
      "unknown option(s): weights"),
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"init": "photo.png"}},
-     "init must be one of content, noise"),
+     "init must be one of palette, content, noise"),
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"steps": "many"}},
      "steps must be a number"),
     ({"content": "tubingen", "styles": ["starry_night"],

@@ -40,3 +40,25 @@ def style_file(tmp_path):
     path = tmp_path / "style.png"
     synthetic_painting().save(path)
     return path
+
+
+@pytest.fixture
+def make_client(tmp_path):
+    """Web app clients on a data folder in ``tmp_path`` (settings passed to ``create_app``),
+    closed after the test."""
+    from starlette.testclient import TestClient
+
+    from painterly.web import create_app
+
+    clients = []
+
+    def make(**settings) -> TestClient:
+        settings.setdefault("snapshot_seconds", 0.0)
+        client = TestClient(create_app(tmp_path / "data", **settings))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

@@ -18,7 +18,6 @@ with warnings.catch_warnings():  # starlette >= 1.x suggests httpx2; httpx still
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from painterly.web import create_app
 from painterly.web.runs import FINAL_STATES
 from tests.conftest import synthetic_painting, synthetic_photo
 
@@ -31,22 +30,6 @@ def png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
-
-
-@pytest.fixture
-def make_client(tmp_path):
-    clients = []
-
-    def make(**settings) -> TestClient:
-        settings.setdefault("snapshot_seconds", 0.0)
-        client = TestClient(create_app(tmp_path / "data", **settings))
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
 
 
 @pytest.fixture

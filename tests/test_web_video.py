@@ -18,7 +18,6 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from painterly.video.synthetic import SyntheticClip
-from painterly.web import create_app
 from painterly.web.runs import FINAL_STATES
 from tests.conftest import synthetic_photo
 from tests.test_web_api import events, png_bytes, upload, wait_for
@@ -52,22 +51,6 @@ def decoded_frames(data: bytes) -> list:
     with av.open(io.BytesIO(data)) as container:
         assert container.streams.video[0].codec_context.name == "h264"
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-
-
-@pytest.fixture
-def make_client(tmp_path):
-    clients = []
-
-    def make(**settings) -> TestClient:
-        settings.setdefault("snapshot_seconds", 0.0)
-        client = TestClient(create_app(tmp_path / "data", **settings))
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
 
 
 def test_a_clip_is_stylized_frame_by_frame_and_downloads_as_mp4(make_client, clip_bytes,

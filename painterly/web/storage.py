@@ -15,6 +15,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,16 +237,22 @@ class DataFolder:
         if len(data) > self.max_upload_bytes:
             raise UserError(f"{name} is larger than the upload limit of "
                             f"{self.max_upload_bytes // (1024 * 1024)} MB")
+        return self._keep(data, "original.bin", name, self._decode)
+
+    def _keep(self, data: bytes, file_name: str, name: str,
+              read: Callable[[Path, Path, str, str], Upload]) -> Upload:
+        """``data`` written to ``file_name`` in a new upload folder and read by ``read`` (file,
+        folder, upload id, display name) among the bounded concurrent decodes; the folder is
+        removed again if anything fails."""
         upload_id, folder = self._new_upload_folder()
         try:
-            original = folder / "original.bin"
-            original.write_bytes(data)
+            stored = folder / file_name
+            stored.write_bytes(data)
             with self._decodes:
                 try:
-                    upload = self._decode(original, folder, upload_id, name)
+                    return read(stored, folder, upload_id, name)
                 finally:
                     give_memory_back()
-            return upload
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -270,19 +277,7 @@ class DataFolder:
         if len(data) > self.max_video_bytes:
             raise UserError(f"{name} is larger than the video upload limit of "
                             f"{self.max_video_bytes // (1024 * 1024)} MB")
-        upload_id, folder = self._new_upload_folder()
-        try:
-            clip_file = folder / VIDEO_FILE
-            clip_file.write_bytes(data)
-            with self._decodes:
-                try:
-                    upload = self._survey_video(clip_file, folder, upload_id, name)
-                finally:
-                    give_memory_back()
-            return upload
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
+        return self._keep(data, VIDEO_FILE, name, self._survey_video)
 
     def _survey_video(self, clip_file: Path, folder: Path, upload_id: str, name: str) -> Upload:
         """Read the clip once (at most :attr:`max_video_seconds` of it): its frames, rate and

@@ -199,12 +199,18 @@ def _bounds_text(spec: Spec) -> str:
     return text if spec.special is None else f"{spec.special:g} or {text}"
 
 
+WHOLE_LIMIT = 2**63
+"""Whole-number options stay within a signed 64-bit integer."""
+
+
 def _check_number(item: Field, value: float, whole: bool) -> None:
     spec = item.spec
     if not math.isfinite(value):
         raise OptionError(item.name, f"must be a finite number, got {value}")
     if whole and value != int(value):
         raise OptionError(item.name, f"must be a whole number, got {value}")
+    if whole and abs(value) >= WHOLE_LIMIT:  # beyond what torch and NumPy take as integers
+        raise OptionError(item.name, f"must be a whole number below 2^63 in size, got {value:g}")
     if spec.special is not None and value == spec.special:
         return
     if ((spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high)

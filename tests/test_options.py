@@ -154,3 +154,11 @@ def test_a_run_that_needs_tiles_refuses_a_mask_and_says_why(tmp_path):
     with pytest.raises(OptionError, match="tiles cannot be used with a mask"):
         transfer(synthetic_photo(), synthetic_painting(), size=128, tile_size=64,
                  mask=str(mask), steps=1)
+
+
+def test_a_whole_number_beyond_64_bits_is_refused_naming_the_field():
+    for seed in (-1e300, 2**63, -(2**63)):
+        with pytest.raises(OptionError) as refused:
+            TransferOptions(seed=seed).validated()
+        assert refused.value.field == "seed"
+    TransferOptions(seed=2**63 - 1).validated()

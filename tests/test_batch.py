@@ -93,6 +93,7 @@ def test_manifest_csv_and_json_lines(inputs, tmp_path):
     assert set(jobs) == {"photo0--painting0+painting1.png", "mine.png",
                          "photo2--painting0.png"}
     assert jobs["mine.png"].styles == (str(paintings / "painting1.png"),)  # --style as default
+    assert jobs["mine.png"].problem == "jobs.csv:3: style_scale has 2 values for 1 style images"
     assert jobs["photo0--painting0+painting1.png"].options["size"] == 24
     assert jobs["photo2--painting0.png"].problem is not None
 

@@ -153,6 +153,18 @@ def test_json_that_is_not_strict_is_refused_with_400_and_nothing_is_saved(tmp_pa
         assert listing.status_code == 200 and listing.json() == []
 
 
+@pytest.mark.parametrize(("field", "value"), [("style_scale", [1.0, 1.0]),
+                                               ("style_blend", [1.0, 2.0])])
+def test_lists_that_do_not_fit_the_number_of_styles_are_refused_before_queueing(
+        tmp_path, field, value):
+    with client_for(tmp_path) as client:
+        response = client.post("/api/runs", json={"content": "tubingen",
+                                                  "styles": ["starry_night"],
+                                                  "options": {field: value}})
+        assert response.status_code == 400 and response.json()["field"] == field
+        assert client.get("/api/runs").json() == []
+
+
 def test_a_large_json_body_is_refused_with_413(tmp_path):
     with client_for(tmp_path) as client:
         response = client.post("/api/runs", content=b'{"content": "' + b"x" * 100_000 + b'"}',

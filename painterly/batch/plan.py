@@ -18,6 +18,7 @@ from painterly.io import images
 from painterly.style.guides import KEEP_CONTENT
 from painterly.style.options import INIT_CHOICES, TransferOptions
 from painterly.style.presets import apply_preset
+from painterly.style.transfer import check_style_counts
 
 from .inputs import expand_all, is_manifest
 from .manifest import ManifestRow, read_manifest
@@ -124,7 +125,9 @@ def _job(row: ManifestRow, common: dict[str, Any], default_styles: tuple[str, ..
     settings: dict[str, Any] = {}
     if problem is None:
         try:
-            settings = dataclasses.asdict(_validated(options))
+            validated = _validated(options)
+            check_style_counts(validated.style_blend, validated.style_scale, len(styles))
+            settings = dataclasses.asdict(validated)
         except UserError as error:
             problem = f"{row.where}: {error}" if row.where != row.content else str(error)
     inputs: dict[str, Any] = {"styles": []}

@@ -428,27 +428,33 @@ def _start(init_image: InitImage | None, the_plan: Plan, content: torch.Tensor) 
 
 def _load_styles(sources: list, opts: TransferOptions) -> list[Image.Image | None]:
     """The style images; ``none`` (keep a mask region unstylized) becomes None."""
+    check_style_counts(opts.style_blend, opts.style_scale, len(sources))
     keep = [isinstance(s, str) and s == guides.KEEP_CONTENT for s in sources]
     if any(keep) and opts.mask is None:
         raise OptionError("mask", f"is needed by style '{guides.KEEP_CONTENT}' (it keeps a mask "
                                   "region unstylized)")
-    scales = _style_scales(opts, len(sources)) if not isinstance(opts.style_scale, tuple) or \
-        len(opts.style_scale) in (1, len(sources)) else (max(opts.style_scale),) * len(sources)
+    scales = _style_scales(opts, len(sources))
     styles = [None if k else _bounded_style(images.load_image(s, what="style image"), opts.size,
                                             scale)
               for s, k, scale in zip(sources, keep, scales, strict=True)]
     if all(s is None for s in styles):
         raise UserError("give at least one style image besides 'none'")
-    if opts.style_blend is not None and len(opts.style_blend) != len(styles):
-        raise OptionError("style_blend", f"has {len(opts.style_blend)} weights for "
-                                         f"{len(styles)} style images")
     if opts.style_blend is not None and opts.mask is not None:
         raise OptionError("style_blend", "cannot be used with a mask (each mask colour takes "
                                          "one style)")
-    if isinstance(opts.style_scale, tuple) and len(opts.style_scale) not in (1, len(styles)):
-        raise OptionError("style_scale", f"has {len(opts.style_scale)} values for "
-                                         f"{len(styles)} style images")
     return styles
+
+
+def check_style_counts(style_blend: Sequence[float] | None,
+                       style_scale: float | Sequence[float], count: int) -> None:
+    """OptionError unless ``style_blend`` has one weight per style image and ``style_scale`` one
+    value or one per style image (every face checks this before a run is queued)."""
+    if style_blend is not None and len(style_blend) != count:
+        raise OptionError("style_blend", f"has {len(style_blend)} weights for {count} style "
+                                         "images")
+    if not isinstance(style_scale, (int, float)) and len(style_scale) not in (1, count):
+        raise OptionError("style_scale", f"has {len(style_scale)} values for {count} style "
+                                         "images")
 
 
 def _style_scales(opts: TransferOptions, count: int) -> tuple[float, ...]:

@@ -27,7 +27,7 @@ from painterly.lecture import experiments
 from painterly.options import OptionError
 from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
 from painterly.style.options import TransferOptions
-from painterly.style.transfer import check_size, transfer
+from painterly.style.transfer import check_size, check_style_counts, transfer
 from painterly.video.events import FrameProgress
 from painterly.video.options import VideoOptions
 from painterly.web import jsonio
@@ -334,6 +334,10 @@ class RunManager:
         for reference in styles if kind == "video" else (content, *styles):
             self.folder.resolve_image(reference)
         options = self._parsed_options(kind, raw_options)
+        if kind in ("transfer", "video"):
+            check_style_counts(options.get("style_blend"),
+                               options.get("style_scale", TransferOptions.style_scale),
+                               len(styles))
         if kind == "video":
             clip = self.folder.get_upload(content)
             _check_video_selection(clip, options, self.max_video_frames)

@@ -111,9 +111,12 @@ def _main(argv: list[str] | None, interrupts: list[int]) -> int:
         if interrupts:  # the interrupt surfaced as another error inside an import
             return _interrupted()
         raise
+    if interrupts:  # an interrupt during start-up that a library caught and did not re-raise
+        return _interrupted()
     try:
         with _terminate_as_interrupt():
-            return args.run(args) or 0
+            code = args.run(args) or 0
+        return _interrupted() if interrupts and code == 0 else code
     except OptionError as error:
         print(f"painterly: error: {flag_of(error)}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import socket
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -70,8 +71,16 @@ def connect(address: str) -> Any:
                      runtime_env=runtime_env())
         except (ConnectionError, RuntimeError, ValueError) as error:
             raise UserError(f"cannot connect to the Ray cluster at {address}: "
-                            f"{' '.join(str(error).split())[:200]}") from None
+                            f"{' '.join(str(error).split())[:200]}{_auth_hint()}") from None
     return ray
+
+
+def _auth_hint() -> str:
+    """What to try when the cluster may want a token this process does not send."""
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "token":
+        return " (check that RAY_AUTH_TOKEN or ~/.ray/auth_token holds the cluster's token)"
+    return (" (a cluster started by 'ray start' of Ray 2.59 or later asks for a token: run with "
+            "RAY_AUTH_MODE=token; the token is read from ~/.ray/auth_token or RAY_AUTH_TOKEN)")
 
 
 def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:

@@ -71,7 +71,7 @@ class VideoOptions:
         48, "with --ray: frames per chunk (chunks run on different actors)", low=2,
         metavar="N", web=False)
     overlap: int = option(
-        4, "with --ray: frames before a chunk that it also computes when the previous chunk "
+        8, "with --ray: frames before a chunk that it also computes when the previous chunk "
            "is still running; the two are cross-faded over them (0: a hard cut)", low=0,
         metavar="K", web=False)
 

@@ -19,7 +19,11 @@ import sys
 import time
 from pathlib import Path
 
+from PIL import Image
+
 import painterly
+from painterly.io import images
+from painterly.style import color
 
 sys.path.insert(0, str(Path(__file__).parent))
 from look_measures import Scorer
@@ -114,7 +118,9 @@ def run(pairs: list[str], configs: list[str], size: int, extra: dict[str, dict])
             print(f"  {seconds:.1f} s, {result.evaluations} evaluations", file=sys.stderr)
 
 
-def score(pairs: list[str], configs: list[str], size: int) -> dict:
+def score(pairs: list[str], configs: list[str], size: int, recoloured: bool = False) -> dict:
+    """Each pair's rows: the photo, the published results, each config's result (and with
+    ``recoloured``, each result recoloured to the painting's colour statistics afterwards)."""
     table: dict[str, dict] = {}
     for pair in pairs:
         photo, painting, _ = PAIRS[pair]
@@ -129,8 +135,17 @@ def score(pairs: list[str], configs: list[str], size: int) -> dict:
                 rows[config] = scorer.score(painterly.load_image(png))
                 meta = json.loads(png.with_suffix(".json").read_text())
                 rows[config]["seconds"] = meta["seconds"]
+                if recoloured:
+                    rows[f"{config} recoloured"] = scorer.score(recolour_to(
+                        painterly.load_image(png), scorer.painting))
         table[pair] = rows
     return table
+
+
+def recolour_to(result: Image.Image, painting: Image.Image) -> Image.Image:
+    """``result`` with its colours mapped to ``painting``'s colour mean and covariance."""
+    target = color.colour_statistics(images.to_tensor(painting))
+    return images.to_image(color.recolour(images.to_tensor(result), target))
 
 
 CLASSIC = ("neural-style-pt", "neural-style", "gatys", "johnson")
@@ -171,6 +186,8 @@ def main() -> None:
     parser.add_argument("--config", action="append", default=[], metavar="NAME=JSON",
                         help="an extra configuration: transfer options as JSON")
     parser.add_argument("--json", type=Path, help="also write the scores here")
+    parser.add_argument("--recoloured", action="store_true",
+                        help="also score each result recoloured to the painting's colours")
     args = parser.parse_args()
     extra = {}
     for item in args.config:
@@ -181,7 +198,7 @@ def main() -> None:
     if args.what == "run":
         run(pairs, configs, args.size, extra)
     else:
-        table = score(pairs, configs, args.size)
+        table = score(pairs, configs, args.size, args.recoloured)
         print_table(table)
         if args.json:
             args.json.write_text(json.dumps(table, indent=1))

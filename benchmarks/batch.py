@@ -5,7 +5,9 @@ worker (time to resume, jobs lost, jobs repeated: both must be 0).
 Jobs are crops of the built-in Tübingen photo x built-in paintings, at ``--size`` with
 ``--steps`` evaluations at one scale (cost per job ~ evaluations x pixels). Every configuration
 starts its own workers, so "wall" includes start-up; "steady" is the rate between the first and the
-last finished job. Run small on a shared machine, e.g.:
+last finished job. ``--model-cores N`` also predicts the local layouts of an N-core node from the
+measured thread scaling (Amdahl's law fitted to the 1-thread and all-core worker times: a model,
+not a measurement). Run small on a shared machine, e.g.:
 
     nice -n 10 env PYTHONPATH=. python benchmarks/batch.py --size 64 --steps 4 --contents 4 \\
         --styles 2 --ray --recovery
@@ -157,6 +159,22 @@ def worker_kill(contents: Path, styles: list[str], options: dict, work: Path, na
     return result
 
 
+def layout_model(one_thread_s: float, all_cores_s: float, cores: int, target: int) -> dict:
+    """Predicted jobs per hour of each ``processes x threads`` layout of a ``target``-core node,
+    from a job's worker time with 1 thread and with all ``cores`` threads measured here
+    (Amdahl's law: serial fraction f from the measured speed-up S, S(t) = 1 / (f + (1 - f) / t))."""
+    speedup = one_thread_s / all_cores_s
+    serial = min(1.0, max(0.0, (cores / speedup - 1) / (cores - 1)))
+    model = {"serial_fraction": round(serial, 3)}
+    threads = 1
+    while threads <= target:
+        processes = target // threads
+        per_job = one_thread_s * (serial + (1 - serial) / threads)
+        model[f"{processes}x{threads}"] = round(processes * 3600 / per_job)
+        threads *= 2
+    return model
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=64)
@@ -166,6 +184,8 @@ def main() -> None:
     parser.add_argument("--ray", action="store_true", help="also Ray with 1 and 2 actors")
     parser.add_argument("--recovery", action="store_true", help="also kill -9 driver / worker")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/out/batch.json"))
+    parser.add_argument("--model-cores", type=int, default=0,
+                        help="also predict the local layouts of a node with this many cores")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     options = {"size": args.size, "steps": args.steps, "min_size": args.size,
@@ -183,6 +203,12 @@ def main() -> None:
             results[f"local {processes}x{threads}"] = throughput(
                 contents, styles, options, work, f"local-{processes}x{threads}",
                 workers=processes, threads=threads)
+        if args.model_cores and cores > 1:
+            results[f"model {args.model_cores} cores"] = layout_model(
+                results[f"local {cores}x1"]["worker_s_per_job"],
+                results[f"local 1x{cores}"]["worker_s_per_job"], cores, args.model_cores)
+            print(f"model {args.model_cores} cores".ljust(24),
+                  json.dumps(results[f"model {args.model_cores} cores"]))
         if args.recovery:
             results["local driver kill -9"] = driver_kill(
                 contents, styles, cli_options, work, "local-driver-kill",

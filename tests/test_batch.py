@@ -240,3 +240,14 @@ def test_driver_killed_mid_batch_resumes_without_losing_or_repeating(tmp_path):
     assert "took over" in err or counts["running"] == 0
     check_outputs(outdir, 40)
     assert main(["batch", "status", str(outdir)]) == 0
+
+
+def test_the_default_layout_is_a_process_per_core_capped_by_memory():
+    from painterly.batch.local import default_layout
+
+    gib = 2**30
+    assert default_layout(2, 512, "cpu", available=24 * gib) == (2, 1)
+    assert default_layout(16, 64, "cpu", available=64 * gib) == (16, 1)
+    # 512 px runs peak near 1.3 GB each: 4 GiB holds two of them, which share the 16 cores
+    assert default_layout(16, 512, "cpu", available=4 * gib) == (2, 8)
+    assert default_layout(4, 4096, "cpu", available=1 * gib) == (1, 4)

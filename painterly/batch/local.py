@@ -15,22 +15,28 @@ from typing import Any
 
 import torch
 
+from painterly.style import memory
+from painterly.style.options import TransferOptions
+
 from .executor import Outcome
 from .render import Failure, JobSpec
 
 
-def default_layout(cores: int, size: int, device: str) -> tuple[int, int]:
+def default_layout(cores: int, size: int, device: str,
+                   available: int | None = None) -> tuple[int, int]:
     """(processes, threads each) for ``cores`` CPU cores. Measured on 2 cores with
-    benchmarks/batch.py (docs/batch.md): at small sizes one single-threaded process per core
-    makes the most jobs per hour (an evaluation of a small image cannot keep several threads
-    busy); at 512 px and up, threads scale well enough that fewer, wider processes lose little
-    and need less memory (a VGG-19 and the activations per process): one process per 4 cores.
-    A GPU gets one process."""
+    benchmarks/batch.py (docs/batch.md): one single-threaded process per core makes the most jobs
+    per hour at 64 px and at 512 px alike (1.6x the steady rate of one two-threaded process at
+    512 px: a run's serial parts, L-BFGS-B and the per-layer overhead, leave threads idle). The
+    processes are capped so that their estimated peaks fit in 80% of the ``available`` memory,
+    and the cores are shared among them. A GPU gets one process."""
     if device != "cpu" and (device.startswith("cuda") or (device == "auto" and
                                                           torch.cuda.is_available())):
         return 1, max(1, min(cores, 4))
-    threads = 1 if size <= 256 else min(cores, 4)
-    return max(1, cores // threads), threads
+    per_process = memory.peak_bytes(size, size, "lbfgs", TransferOptions.history, None)
+    budget = 0.8 * (memory.available_bytes() if available is None else available)
+    processes = max(1, min(cores, int(budget // per_process)))
+    return processes, max(1, cores // processes)
 
 
 class LocalExecutor:

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from painterly.batch.local import default_layout
 from painterly.batch.raycluster import MAX_WORKER_DEATHS, actor_layout, connect, first_line
 from painterly.batch.render import prepare_worker
 from painterly.errors import UserError
@@ -61,6 +60,12 @@ class ChunkActor:
         return stylized
 
 
+def actor_threads(cores: int, size: int) -> int:
+    """Torch threads of each chunk actor on a CPU: 1 up to 256 px, else up to 4. Wider actors
+    than batch workers: every actor starts a chain, and more chains mean more blended seams."""
+    return 1 if size <= 256 else max(1, min(cores, 4))
+
+
 @dataclass
 class _Running:
     task: Task
@@ -91,8 +96,7 @@ class RayChunks:
         self.ray = connect(settings.ray)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
             os.cpu_count() or 1
-        threads = settings.threads or default_layout(
-            cores, max(size), str(frame_options.get("device", "auto")))[1]
+        threads = settings.threads or actor_threads(cores, max(size))
         self.layout = actor_layout(self.ray, settings.workers, threads)
         mask = frame_options.get("mask")
         self._actor_args = (threads, styles, size, frame_options, settings.temporal_weight,

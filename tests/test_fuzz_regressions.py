@@ -3,6 +3,7 @@ as they were found: each must now be refused with one clean line."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import pickle
 import warnings
@@ -55,3 +56,20 @@ def tiff_with_a_float_strip_offset() -> bytes:
 def test_an_image_pillow_trips_over_is_refused_as_damaged(target):
     with pytest.raises(UserError, match="is damaged"):
         TARGETS[target].run(tiff_with_a_float_strip_offset())
+
+
+def test_an_idx_header_with_a_zero_and_huge_dimensions_is_refused():
+    """Found by benchmarks/fuzz.py --plain --loader idx: 0 x 2^30 x ... values are no data, but
+    numpy refused the shape (ValueError: array is too big)."""
+    import struct
+
+    header = bytes([0, 0, 0x08, 4]) + struct.pack(">4I", 0, 2**30, 2**30, 2**30)
+    for data in (header, gzip.compress(header, mtime=0)):
+        with pytest.raises(UserError, match="the header declares 0x1073741824"):
+            TARGETS["idx"].run(data)
+    with pytest.raises(UserError, match="the header declares"):
+        TARGETS["idx"].run(CRASHED_IDX)
+
+
+CRASHED_IDX = bytes.fromhex("00000e09000000033ff00000000000003ff000000000eb5f296e0ddf32fb00003ff0"
+                            "0000000000c8")

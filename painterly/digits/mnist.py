@@ -98,7 +98,9 @@ def _read_idx(stream: BinaryIO, name: str, total: int | None,
     dtype = IDX_TYPES[type_code]
     shown = "x".join(map(str, shape))
     expected = math.prod(shape) * dtype.itemsize
-    if expected > max_bytes:
+    # a zero dimension makes the data empty, but numpy still refuses shapes whose other
+    # dimensions overflow an array's size: bound those too
+    if max(expected, math.prod(max(d, 1) for d in shape) * dtype.itemsize) > max_bytes:
         raise UserError(f"{name}: the header declares {shown} values ({expected} bytes), more "
                         f"than the limit of {max_bytes // (1024 * 1024)} MB")
     buffer = bytearray(expected)

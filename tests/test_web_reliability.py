@@ -165,6 +165,16 @@ def test_lists_that_do_not_fit_the_number_of_styles_are_refused_before_queueing(
         assert client.get("/api/runs").json() == []
 
 
+def test_a_memory_limit_no_run_fits_is_refused_before_queueing(tmp_path):
+    with client_for(tmp_path) as client:
+        response = client.post("/api/runs", json={"content": "tubingen",
+                                                  "styles": ["starry_night"],
+                                                  "options": {"size": 32, "max_memory": 0.5}})
+        assert response.status_code == 400 and response.json()["field"] == "max_memory"
+        assert "0.5 GB is too little" in response.json()["error"]
+        assert client.get("/api/runs").json() == []
+
+
 def test_a_large_json_body_is_refused_with_413(tmp_path):
     with client_for(tmp_path) as client:
         response = client.post("/api/runs", content=b'{"content": "' + b"x" * 100_000 + b'"}',

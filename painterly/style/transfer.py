@@ -345,6 +345,20 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
 
 # --- helpers ---------------------------------------------------------------------------------
 
+def check_memory(content_size: tuple[int, int], options: dict) -> None:
+    """OptionError naming ``size`` when the full-size result of a ``content_size`` photo cannot
+    fit the memory limit under ``options`` (TransferOptions fields), before a run is queued; the
+    style images count when they are loaded."""
+    opts = TransferOptions(**apply_preset(dict(options)))
+    try:
+        _plan_memory(opts, images.fit_long_side(*content_size, opts.size), 0)
+    except OptionError as error:
+        if opts.max_memory is None:
+            raise
+        raise OptionError("max_memory", f"of {opts.max_memory:g} GB is too little: the "
+                                        f"{error.field} {error.message}") from None
+
+
 def _memory_plan(opts: TransferOptions, size: tuple[int, int],
                  style_images: Sequence[Image.Image | None]) -> memory.MemoryPlan:
     """Tiling and L-BFGS history for one rung, or a UserError if it cannot fit."""
@@ -352,6 +366,11 @@ def _memory_plan(opts: TransferOptions, size: tuple[int, int],
     style_pixels = max(w * h for w, h in (_style_size(s, size, scale)
                                           for s, scale in zip(style_images, scales, strict=True)
                                           if s is not None))
+    return _plan_memory(opts, size, style_pixels)
+
+
+def _plan_memory(opts: TransferOptions, size: tuple[int, int],
+                 style_pixels: int) -> memory.MemoryPlan:
     limit = None if opts.max_memory is None else int(opts.max_memory * 2**30)
     return memory.plan(*size, method=opts.optimizer, history=opts.history, tile=opts.tile_size,
                        limit=limit, style_pixels=style_pixels,

@@ -27,7 +27,7 @@ from painterly.lecture import experiments
 from painterly.options import OptionError
 from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
 from painterly.style.options import TransferOptions
-from painterly.style.transfer import check_size, check_style_counts, transfer
+from painterly.style.transfer import check_memory, check_size, check_style_counts, transfer
 from painterly.video.events import FrameProgress
 from painterly.video.options import VideoOptions
 from painterly.web import jsonio
@@ -350,6 +350,7 @@ class RunManager:
                 content_size = None
             if content_size is not None:
                 check_size(content_size, options.get("size", TransferOptions.size))
+                check_memory(content_size, options)
         names = {}
         for reference in (content, *styles):
             upload = self.folder.get_upload(reference)

@@ -108,7 +108,10 @@ def mutate_seeds(target, seeds: list[bytes], args: argparse.Namespace) -> None:
             data = mutate(data, seeds, rng)
         try:
             target(data)
-        except BaseException:
+        except KeyboardInterrupt:
+            print(f"#{count - 1} interrupted after {time.monotonic() - start:.0f} s", flush=True)
+            return
+        except Exception:
             path = args.artifacts / f"{args.loader}-crash-{hashlib.sha1(data).hexdigest()}"
             path.write_bytes(data)
             print(f"crash after {count} inputs; input in {path}", flush=True)

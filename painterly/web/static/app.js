@@ -332,42 +332,40 @@ function collectVideoOptions() {
 }
 
 async function startVideo() {
-  const message = $("video-message");
-  message.textContent = "";
-  if (!state.clip || state.clip.pending) { message.textContent = "Choose a clip first."; return; }
-  if (!state.styles.length || state.styles.some((s) => s.pending)) {
-    message.textContent = "Choose at least one style image first (under 1. Images)."; return;
-  }
-  $("video-start").disabled = true;
-  try {
-    await submit(views.video, {kind: "video", content: state.clip.ref,
-                               styles: state.styles.map((s) => s.ref),
-                               options: collectVideoOptions()});
-  } catch (error) {
-    message.textContent = error.message;
-  } finally {
-    $("video-start").disabled = false;
-  }
+  await startRun($("video-start"), $("video-message"),
+    () => (!state.clip || state.clip.pending ? "Choose a clip first."
+                                             : stylesMissing(" (under 1. Images)")),
+    views.video, () => ({kind: "video", content: state.clip.ref,
+                         styles: state.styles.map((s) => s.ref), options: collectVideoOptions()}));
 }
 
 // ---------- runs ----------
 
-async function start() {
-  const message = $("start-message");
-  message.textContent = "";
-  if (!state.content || state.content.pending) { message.textContent = "Choose a content image first."; return; }
-  if (!state.styles.length || state.styles.some((s) => s.pending)) {
-    message.textContent = "Choose at least one style image first."; return;
-  }
-  $("start").disabled = true;
+// The start buttons of both panels: say what is missing, else submit with the button disabled.
+async function startRun(button, message, missing, view, body) {
+  message.textContent = missing();
+  if (message.textContent) return;
+  button.disabled = true;
   try {
-    await submit(views.transfer, {content: state.content.ref, styles: state.styles.map((s) => s.ref),
-                                  options: collectOptions()});
+    await submit(view, body());
   } catch (error) {
     message.textContent = error.message;
   } finally {
-    $("start").disabled = false;
+    button.disabled = false;
   }
+}
+
+function stylesMissing(where) {
+  return !state.styles.length || state.styles.some((s) => s.pending)
+    ? `Choose at least one style image first${where}.` : "";
+}
+
+async function start() {
+  await startRun($("start"), $("start-message"),
+    () => (!state.content || state.content.pending ? "Choose a content image first."
+                                                   : stylesMissing("")),
+    views.transfer, () => ({content: state.content.ref, styles: state.styles.map((s) => s.ref),
+                            options: collectOptions()}));
 }
 
 function imageUrl(ref) {

@@ -20,6 +20,7 @@ depend on the machine's load.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -33,11 +34,9 @@ from PIL import Image
 
 from painterly.io import images
 from painterly.io.figures import image_grid
-from painterly.nets.vgg import load_vgg19
 from painterly.optim import optimize
 from painterly.style.events import Evaluated, Event, Snapshot
-from painterly.style.losses import PerceptualLoss
-from painterly.style.transfer import TransferOptions, _style_size, _tensor, transfer
+from painterly.style.transfer import TransferOptions, plan, transfer
 
 DEFAULT_PAIRS = "tubingen:starry_night,tubingen:the_scream,tubingen:great_wave"
 BASELINE_HISTORY = 10
@@ -48,14 +47,11 @@ class Scorer:
 
     def __init__(self, content: Image.Image, style: Image.Image, options: TransferOptions,
                  size: tuple[int, int]):
-        self.loss = PerceptualLoss(load_vgg19(), content_layer=options.content_layer,
-                                   style_layers=options.style_layers,
-                                   content_weight=options.content_weight,
-                                   style_weight=options.style_weight, tv_weight=options.tv_weight,
-                                   layer_weights=options.layer_weights)
-        self.loss.set_content(_tensor(content, size, "cpu"))
-        self.loss.set_style([_tensor(style, _style_size(style, size, options.style_scale),
-                                     "cpu")])
+        # the run's own plan: the same targets (content, style, palette) as a run at ``size``
+        the_plan = plan(content, style, dataclasses.replace(options, precision="float32",
+                                                             device="cpu"))
+        self.loss = the_plan.loss
+        the_plan.set_targets(self.loss, the_plan.content_at(size))
 
     @torch.no_grad()
     def tensor(self, image: torch.Tensor):
@@ -231,7 +227,7 @@ def run_baseline(content: Image.Image, style: Image.Image, size: int, steps: int
                  path: Path) -> None:
     """The classic recipe at ``size`` only; its image goes to ``path``, its time to ``cache``."""
     result, seconds = run(content, style, dict(
-        size=size, min_size=size, steps=steps, optimizer="lbfgs-unbounded",
+        size=size, min_size=size, steps=steps, optimizer="lbfgs-unbounded", init="content",
         history=BASELINE_HISTORY, tile_size=0, precision="float32"))
     images.save_image(result.tensor, path)
     cache.write_text(json.dumps({"seconds": seconds, "evaluations": result.evaluations,

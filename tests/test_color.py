@@ -116,6 +116,22 @@ def test_recolour_gives_the_target_mean_and_covariance():
     assert torch.allclose(cov, target[1], atol=1e-6)
 
 
+def test_moved_statistics_are_those_of_the_unclipped_partial_map():
+    photo = torch.rand(1, 3, 20, 30, generator=torch.Generator().manual_seed(3))
+    source = color.colour_statistics(photo)
+    target = (torch.tensor([[0.2], [0.3], [0.6]], dtype=torch.float64),
+              torch.tensor([[9.0, 2.0, 1.0], [2.0, 5.0, 0.5], [1.0, 0.5, 4.0]],
+                           dtype=torch.float64) * 1e-2)
+    matrix, offset = color.statistics_transform(source, target)
+    flat = photo.flatten(2)[0].double()
+    for share in (0.0, 0.3, 1.0):
+        moved = flat + share * (matrix @ flat + offset - flat)  # no clipping
+        mean, covariance = color.moved_statistics(source, target, share)
+        assert torch.allclose(mean, moved.mean(1, keepdim=True), atol=1e-9)
+        assert torch.allclose(covariance, torch.cov(moved, correction=0), atol=1e-9)
+    assert torch.allclose(color.moved_statistics(source, target, 1.0)[1], target[1], atol=1e-6)
+
+
 def test_the_default_start_is_the_photo_in_the_paintings_palette():
     content, style = synthetic_photo(48, 36), synthetic_painting()
     still = dict(steps=1, coarse_steps=0, size=48, min_size=48, optimizer="adam",

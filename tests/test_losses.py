@@ -6,8 +6,10 @@ import torch
 from painterly.style.losses import (
     REFERENCE_PIXELS,
     PerceptualLoss,
+    colour_moments,
     content_loss,
     gram_matrix,
+    palette_loss,
     style_layer_loss,
     style_layer_weights,
     total_variation,
@@ -67,6 +69,33 @@ def test_total_variation_counts_squared_neighbour_differences():
     image = torch.tensor([[0.0, 1.0], [1.0, 3.0]]).view(1, 1, 2, 2)
     # horizontal: (1-0)^2 + (3-1)^2 = 5, vertical: (1-0)^2 + (3-1)^2 = 5
     assert total_variation(image).item() == pytest.approx(10.0)
+
+
+def test_palette_loss_compares_colour_mean_and_covariance():
+    # two pixels per channel: red (0, 1), green (0.5, 0.5), blue (1, 1)
+    image = torch.tensor([[0.0, 1.0], [0.5, 0.5], [1.0, 1.0]]).view(1, 3, 1, 2)
+    mean, covariance = colour_moments(image)
+    torch.testing.assert_close(mean, torch.tensor([[0.5], [0.5], [1.0]]))
+    torch.testing.assert_close(covariance, torch.diag(torch.tensor([0.25, 0.0, 0.0])))
+    assert palette_loss(image, (mean, covariance)).item() == 0
+    # mean off by 0.1 in red, red's variance off by 0.05: 0.1^2 + 0.05^2
+    target = (mean + torch.tensor([[0.1], [0.0], [0.0]]),
+              covariance + torch.diag(torch.tensor([0.05, 0.0, 0.0])))
+    assert palette_loss(image, target).item() == pytest.approx(0.01 + 0.0025)
+    # the same colours at another size: the same loss
+    larger = image.repeat(1, 1, 3, 4)
+    assert palette_loss(larger, target).item() == pytest.approx(0.01 + 0.0025)
+
+
+def test_perceptual_loss_adds_the_weighted_palette_term_once_it_has_a_target():
+    image = torch.rand(1, 3, 4, 5, generator=torch.Generator().manual_seed(1))
+    loss = PerceptualLoss(FakeNet(), content_layer=None, style_layers=[], palette_weight=7.0)
+    assert loss(image)[0].item() == 0  # no target yet: no term
+    target = (torch.full((3, 1), 0.5), torch.eye(3) * 0.01)
+    loss.set_palette(*target)
+    total, terms = loss(image)
+    assert terms.palette == pytest.approx(palette_loss(image, target).item())
+    assert total.item() == pytest.approx(7.0 * terms.palette)
 
 
 def test_layer_weight_schemes():

@@ -144,7 +144,8 @@ def test_init_image_and_extra_loss_hooks():
     weights = TransferOptions()
     assert pulled.terms.total == pytest.approx(
         pulled.terms.content + weights.style_weight * pulled.terms.style
-        + weights.tv_weight * pulled.terms.tv + pulled.terms.extra, rel=1e-4)
+        + weights.tv_weight * pulled.terms.tv + weights.palette_weight * pulled.terms.palette
+        + pulled.terms.extra, rel=1e-4)
     assert (pulled.tensor - 0.5).abs().mean() < (plain.tensor - 0.5).abs().mean()
 
 

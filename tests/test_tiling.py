@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from painterly.nets.vgg import DEFAULT_STYLE_LAYERS, load_vgg19
-from painterly.style.losses import PerceptualLoss
+from painterly.style.losses import PerceptualLoss, colour_moments
 from painterly.style.tiling import TiledLoss, grid, layer_stride, receptive_radius
 from painterly.style.transfer import transfer
 
@@ -29,7 +29,7 @@ def _losses(style_loss: str = "gram"):
     def make():
         return PerceptualLoss(load_vgg19(), content_layer="relu4_2",
                               style_layers=DEFAULT_STYLE_LAYERS, style_weight=1e3, tv_weight=0.1,
-                              style_loss=style_loss)
+                              palette_weight=1e6, style_loss=style_loss)
 
     generator = torch.Generator().manual_seed(0)
     content = torch.rand(1, 3, 150, 200, generator=generator)
@@ -38,6 +38,8 @@ def _losses(style_loss: str = "gram"):
     for loss in (full, tiled):
         loss.set_content(content)
         loss.set_style([style])
+        (loss.loss if isinstance(loss, TiledLoss) else loss).set_palette(
+            *colour_moments(style))
     return full, tiled, torch.rand(1, 3, 150, 200, generator=generator)
 
 
@@ -69,6 +71,7 @@ def test_tiled_evaluation_equals_the_whole_image_one():
     assert values[1].total == pytest.approx(values[0].total, rel=1e-5)
     assert values[1].style == pytest.approx(values[0].style, rel=1e-5)
     assert values[1].content == pytest.approx(values[0].content, rel=1e-5)
+    assert values[0].palette > 0 and values[1].palette == pytest.approx(values[0].palette)
     scale = gradients[0].abs().max()
     assert (gradients[1] - gradients[0]).abs().max() < 1e-5 * scale  # no seams anywhere
 

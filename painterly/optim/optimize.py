@@ -41,6 +41,8 @@ class LossTerms:
     content: float = 0.0
     style: float = 0.0
     tv: float = 0.0
+    palette: float = 0.0
+    """The palette term: colour mean and covariance against the painting's."""
     extra: float = 0.0
     """A caller's own term (``transfer(extra_loss=...)``)."""
     per_layer: dict[str, float] = field(default_factory=dict)

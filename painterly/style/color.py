@@ -110,6 +110,16 @@ def colour_transform(source: torch.Tensor, target: torch.Tensor, mode: str = "pc
     return statistics_transform(colour_statistics(source), colour_statistics(target), mode)
 
 
+def moved_statistics(source: ColourStatistics, target: ColourStatistics,
+                     share: float) -> ColourStatistics:
+    """Mean and covariance of colours with the ``source`` statistics after moving them
+    ``share`` of the way along the map onto ``target``'s (before any clipping): ``target`` at
+    share 1, ``source`` at 0."""
+    matrix, offset = statistics_transform(source, target)
+    moved = (1 - share) * torch.eye(3, dtype=torch.float64) + share * matrix
+    return moved @ source[0] + share * offset, moved @ source[1] @ moved.T
+
+
 def keeps_photo_colours(mode: str | None) -> bool:
     """Whether ``mode`` optimizes with the photo's colours (``luminance``, ``match``): the
     palette start is then the photo itself."""

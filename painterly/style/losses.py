@@ -4,6 +4,11 @@
 * Gram:     G = F F^T  (F: N_l feature maps x M_l positions)
 * style:    E_l = 1/(4 N_l^2 M_l^2) * sum (G - A)^2,  L_style = sum_l w_l E_l
 * total:    alpha * L_content + beta * L_style (+ tv_weight * total variation)
+            (+ palette_weight * L_palette)
+
+Two additions in pixel space, both off in the lecture's formula: a smoothness prior (total
+variation) and a palette term, L_palette = |mu - mu_t|^2 + |C - C_t|_F^2 between the colour mean
+and covariance of the pixels and a target's (docs/look.md, "The palette term").
 
 One deliberate addition, documented in docs/controls.md: the content term is multiplied by
 ``REFERENCE_PIXELS / (H * W)``. E_l is already independent of the image size (the Gram matrix is
@@ -197,6 +202,22 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return dx.pow(2).sum() + dy.pow(2).sum()
 
 
+def colour_moments(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean (3, 1) and population covariance (3, 3) of the colours of a (1, 3, H, W) image, in
+    float32 on its device."""
+    pixels = image.flatten(2)[0].float()
+    mean = pixels.mean(1, keepdim=True)
+    centred = pixels - mean
+    return mean, centred @ centred.T / pixels.shape[1]
+
+
+def palette_loss(image: torch.Tensor, target: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """|mu - mu_t|^2 + |C - C_t|_F^2: how far the image's colour mean and covariance are from
+    ``target`` (mean (3, 1), covariance (3, 3)). It does not depend on the image size."""
+    mean, covariance = colour_moments(image)
+    return (mean - target[0]).pow(2).sum() + (covariance - target[1]).pow(2).sum()
+
+
 def style_layer_weights(layers: Sequence[str], scheme: str | Sequence[float],
                         channels: Mapping[str, int]) -> dict[str, float]:
     """Weights w_l: ``equal`` (1/L each, as in the paper), ``inverse-channels`` (proportional to
@@ -217,7 +238,7 @@ def style_layer_weights(layers: Sequence[str], scheme: str | Sequence[float],
 
 
 class PerceptualLoss:
-    """alpha * L_content + beta * L_style (+ tv) of an image against fixed targets.
+    """alpha * L_content + beta * L_style (+ tv, + palette) of an image against fixed targets.
 
     Targets are computed once, without autograd, from the content and style images; calling the
     loss on an image returns a differentiable scalar and the :class:`LossTerms`. The style term
@@ -227,8 +248,8 @@ class PerceptualLoss:
 
     def __init__(self, vgg, *, content_layer: str | None, style_layers: Sequence[str],
                  content_weight: float = 1.0, style_weight: float = 1.0, tv_weight: float = 0.0,
-                 layer_weights: str | Sequence[float] = "equal", style_loss: str = "gram",
-                 precision: str = "float32"):
+                 palette_weight: float = 0.0, layer_weights: str | Sequence[float] = "equal",
+                 style_loss: str = "gram", precision: str = "float32"):
         if style_loss not in STYLE_STATISTICS:
             raise ValueError(f"unknown style statistic '{style_loss}'")
         self.precision = precision
@@ -238,6 +259,9 @@ class PerceptualLoss:
         self.content_weight = content_weight
         self.style_weight = style_weight
         self.tv_weight = tv_weight
+        self.palette_weight = palette_weight
+        self.palette_target: tuple[torch.Tensor, torch.Tensor] | None = None
+        """Colour mean and covariance for the palette term (None: no palette term)."""
         self.layer_weights_spec = layer_weights
         self.style_loss = style_loss
         self.layers = ([content_layer] if content_layer else []) + self.style_layers
@@ -260,6 +284,10 @@ class PerceptualLoss:
         if self.content_layer:
             target = self.features(image, [self.content_layer])[self.content_layer]
             self.use_content_target(target)
+
+    def set_palette(self, mean: torch.Tensor, covariance: torch.Tensor) -> None:
+        """Take the palette term's target: a colour mean (3, 1) and covariance (3, 3)."""
+        self.palette_target = (mean.float(), covariance.float())
 
     def use_content_target(self, target: torch.Tensor) -> None:
         """Take P as computed (e.g. tile by tile)."""
@@ -351,20 +379,25 @@ class PerceptualLoss:
             style = self._style_term(features, terms)
             total = total + self.style_weight * style
             terms.style = float(style.detach())
-        return self.add_smoothness(image, total, terms)
+        return self.add_pixel_terms(image, total, terms)
 
     @torch.no_grad()
     def style_value(self, image: torch.Tensor) -> float:
         """L_style of ``image`` (without beta) against the current targets."""
         return self(image)[1].style
 
-    def add_smoothness(self, image: torch.Tensor, total: torch.Tensor,
-                       terms: LossTerms) -> tuple[torch.Tensor, LossTerms]:
-        """Add the total-variation term (if weighted) to ``total`` and complete ``terms``."""
+    def add_pixel_terms(self, image: torch.Tensor, total: torch.Tensor,
+                        terms: LossTerms) -> tuple[torch.Tensor, LossTerms]:
+        """Add the terms computed on the pixels themselves, total variation and palette (where
+        weighted), to ``total`` and complete ``terms``."""
         if self.tv_weight:
             tv = total_variation(image)
             total = total + self.tv_weight * tv
             terms.tv = float(tv.detach())
+        if self.palette_weight and self.palette_target is not None:
+            palette = palette_loss(image, self.palette_target)
+            total = total + self.palette_weight * palette
+            terms.palette = float(palette.detach())
         terms.total = float(total.detach())
         return total, terms
 

@@ -55,6 +55,10 @@ class TransferOptions:
     tv_weight: float = option(1e8, "total variation weight: a smoothness prior against "
                                    "pixel-level noise in flat regions", low=0,
                               label="Total variation weight")
+    palette_weight: float = option(
+        3e15, "weight of the palette term, which holds the result's colour mean and covariance "
+              "at the palette start's (the painting's colours; with several styles, their "
+              "blend); 0 turns it off", low=0, label="Palette weight")
     content_layer: str = option("relu4_2", "VGG-19 layer the content term compares",
                                 choices=LAYER_NAMES, metavar="LAYER", label="Content layer")
     style_layers: tuple[str, ...] = option(

@@ -48,17 +48,19 @@ class Preset:
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
     Preset("painterly", "painterly's defaults: coarse to fine from 256 px (100 then 150 "
            "evaluations), bounded L-BFGS from the photo in the painting's palette, Gatys' "
-           "notebook balance (1/N^2 layer weights, beta/alpha 1.376e6), light smoothness prior",
+           "notebook balance (1/N^2 layer weights, beta/alpha 1.376e6), light smoothness prior, "
+           "palette term",
            "this project (docs/look.md)", {}),
     Preset("paper", "the paper's printed formula: equal layer weights, alpha/beta = 1e-3, no "
            "smoothness prior (a light touch: the photo with the painting's texture)",
            "Gatys, Ecker & Bethge 2015, eq. 7 (docs/look.md)",
            {"content_weight": 1.0, "style_weight": 1e3, "tv_weight": 0.0,
-            "layer_weights": "equal", "coarse_steps": 10, "steps": 70}),
+            "palette_weight": 0.0, "layer_weights": "equal", "coarse_steps": 10, "steps": 70}),
     Preset("gatys", "Gatys' own PyTorch notebook: 1e3/N^2 layer weights, L-BFGS, content init, "
            "500 evaluations at one scale",
            "leongatys/PytorchNeuralStyleTransfer (field notes 1.2, 3.5)",
            {"content_weight": 2.0**-20, "style_weight": 4000 * _S, "tv_weight": 0.0,
+            "palette_weight": 0.0,
             "layer_weights": "inverse-channels", "content_layer": "relu4_2",
             "style_layers": DEFAULT_STYLE_LAYERS,
             "init": "content", "optimizer": "lbfgs", "history": 100, "steps": 500,
@@ -67,6 +69,7 @@ PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
            "noise init, L-BFGS, 1000 evaluations at one scale",
            "jcjohnson/neural-style neural_style.lua (field notes 1.1)",
            {"content_weight": 0.625 / 2**17, "style_weight": 400 * _S, "tv_weight": 32.5125,
+            "palette_weight": 0.0,
             "layer_weights": "inverse-channels", "content_layer": "relu4_2",
             "style_layers": DEFAULT_STYLE_LAYERS,
             "init": "noise", "optimizer": "lbfgs", "history": 100, "steps": 1000,

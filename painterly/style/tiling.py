@@ -270,7 +270,7 @@ class TiledLoss:
         if content_scale:
             terms.content = content * REFERENCE_PIXELS / pixels
             value = value + loss.content_weight * terms.content
-        return loss.add_smoothness(image, _Precomputed.apply(image, value, gradient), terms)
+        return loss.add_pixel_terms(image, _Precomputed.apply(image, value, gradient), terms)
 
     @staticmethod
     def _moment_coefficients(statistic: tuple[torch.Tensor, ...], target: tuple[torch.Tensor, ...],

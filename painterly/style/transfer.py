@@ -75,8 +75,8 @@ class Plan:
     memory_plans: list[memory.MemoryPlan]
     loss: PerceptualLoss
     palette: color.ColourStatistics | None = None
-    """The styles' pooled colour statistics, for the ``palette`` start (None when the run keeps
-    the photo's colours: then the palette start is the photo)."""
+    """The styles' pooled colour statistics, for the ``palette`` start and the palette term
+    (None when the run keeps the photo's colours or uses neither)."""
 
     def objective(self, index: int) -> Objective:
         """The objective of rung ``index``: whole-image or tiled, as its memory plan says."""
@@ -91,6 +91,10 @@ class Plan:
         image, or one per mask region."""
         size = (content.shape[-1], content.shape[-2])
         objective.set_content(content)
+        if self.palette is not None and self.opts.palette_weight:
+            moments = color.moved_statistics(color.colour_statistics(content), self.palette,
+                                             palette_share(self.opts.strength))
+            self.loss.set_palette(*(part.to(content.device) for part in moments))
         tensors = [None if s is None else _tensor(s, _style_size(s, size, scale), self.opts.device)
                    for s, scale in zip(self.styles, _style_scales(self.opts, len(self.styles)),
                                        strict=True)]
@@ -154,12 +158,14 @@ def plan(content: images.ImageSource, style: images.ImageSource | Sequence[image
     loss = PerceptualLoss(vgg, content_layer=opts.content_layer, style_layers=opts.style_layers,
                           content_weight=opts.content_weight,
                           style_weight=opts.style_weight * opts.strength,
-                          tv_weight=opts.tv_weight, layer_weights=opts.layer_weights,
+                          tv_weight=opts.tv_weight, palette_weight=opts.palette_weight,
+                          layer_weights=opts.layer_weights,
                           style_loss=opts.style_loss,
                           precision=resolve_precision(opts.precision, opts.device))
+    uses_palette = opts.init == "palette" or opts.palette_weight > 0
     return Plan(opts, prepared, content_image, style_images, regions, rungs, memory_plans, loss,
                 _palette(style_images, opts)
-                if opts.init == "palette" and not color.keeps_photo_colours(opts.preserve_colors)
+                if uses_palette and not color.keeps_photo_colours(opts.preserve_colors)
                 else None)
 
 

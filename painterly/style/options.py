@@ -57,8 +57,9 @@ class TransferOptions:
                               label="Total variation weight")
     palette_weight: float = option(
         3e15, "weight of the palette term, which holds the result's colour mean and covariance "
-              "at the palette start's (the painting's colours; with several styles, their "
-              "blend); 0 turns it off", low=0, label="Palette weight")
+              "at the painting's (several styles: their blend; below strength 1, moved towards "
+              "the photo's as the palette start is); 0 turns it off", low=0,
+        label="Palette weight")
     content_layer: str = option("relu4_2", "VGG-19 layer the content term compares",
                                 choices=LAYER_NAMES, metavar="LAYER", label="Content layer")
     style_layers: tuple[str, ...] = option(

@@ -3,10 +3,10 @@ import math
 import pytest
 import torch
 
+from painterly.style.color import colour_moments
 from painterly.style.losses import (
     REFERENCE_PIXELS,
     PerceptualLoss,
-    colour_moments,
     content_loss,
     gram_matrix,
     palette_loss,

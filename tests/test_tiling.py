@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from painterly.nets.vgg import DEFAULT_STYLE_LAYERS, load_vgg19
-from painterly.style.losses import PerceptualLoss, colour_moments
+from painterly.style.color import colour_moments
+from painterly.style.losses import PerceptualLoss
 from painterly.style.tiling import TiledLoss, grid, layer_stride, receptive_radius
 from painterly.style.transfer import transfer
 

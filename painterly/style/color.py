@@ -72,10 +72,18 @@ ColourStatistics = tuple[torch.Tensor, torch.Tensor]
 """Mean (3, 1) and covariance (3, 3) of an image's RGB values, float64."""
 
 
+def colour_moments(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean (3, 1) and population covariance (3, 3) of the colours of a (1, 3, H, W) image, in
+    its number format and on its device (differentiable: the palette term uses it)."""
+    pixels = image.flatten(2)[0]
+    mean = pixels.mean(1, keepdim=True)
+    centred = pixels - mean
+    return mean, centred @ centred.T / pixels.shape[1]
+
+
 def colour_statistics(image: torch.Tensor) -> ColourStatistics:
-    """Mean and (population) covariance of the colours of a (1, 3, H, W) image."""
-    pixels = image.flatten(2)[0].double().cpu()
-    return pixels.mean(1, keepdim=True), torch.cov(pixels, correction=0)
+    """:func:`colour_moments` in float64 on the host."""
+    return colour_moments(image.detach().double().cpu())
 
 
 def mixture_statistics(parts: Sequence[ColourStatistics], weights: Sequence[float]

@@ -26,6 +26,7 @@ import torch
 
 from painterly.nets.vgg import in_number_format
 from painterly.optim.optimize import LossTerms
+from painterly.style.color import colour_moments
 from painterly.style.guides import layer_guide
 
 REFERENCE_PIXELS = 512 * 512
@@ -202,19 +203,10 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return dx.pow(2).sum() + dy.pow(2).sum()
 
 
-def colour_moments(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean (3, 1) and population covariance (3, 3) of the colours of a (1, 3, H, W) image, in
-    float32 on its device."""
-    pixels = image.flatten(2)[0].float()
-    mean = pixels.mean(1, keepdim=True)
-    centred = pixels - mean
-    return mean, centred @ centred.T / pixels.shape[1]
-
-
 def palette_loss(image: torch.Tensor, target: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """|mu - mu_t|^2 + |C - C_t|_F^2: how far the image's colour mean and covariance are from
     ``target`` (mean (3, 1), covariance (3, 3)). It does not depend on the image size."""
-    mean, covariance = colour_moments(image)
+    mean, covariance = colour_moments(image.float())
     return (mean - target[0]).pow(2).sum() + (covariance - target[1]).pow(2).sum()
 
 

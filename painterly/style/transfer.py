@@ -94,6 +94,7 @@ class Plan:
         if self.palette is not None and self.opts.palette_weight:
             moments = color.moved_statistics(color.colour_statistics(content), self.palette,
                                              palette_share(self.opts.strength))
+            # on the shared PerceptualLoss: a tiled objective adds its pixel terms from it too
             self.loss.set_palette(*(part.to(content.device) for part in moments))
         tensors = [None if s is None else _tensor(s, _style_size(s, size, scale), self.opts.device)
                    for s, scale in zip(self.styles, _style_scales(self.opts, len(self.styles)),

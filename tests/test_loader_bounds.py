@@ -77,6 +77,23 @@ def test_a_banner_too_thin_at_the_size_asked_is_refused_naming_the_size_that_wor
     assert capsys.readouterr().err.startswith("painterly: error: --size 64 would make")
 
 
+def test_pool5_needs_twice_the_side_and_is_refused_before_the_network_sees_a_thinner_image():
+    from painterly import transfer
+    from painterly.nets.vgg import min_side
+
+    assert min_side(("relu4_2", "relu1_1", "relu5_1")) == 16
+    assert min_side(("pool5",)) == 32 and min_side(("relu4_2", "pool4")) == 16
+    # tubingen at 32 px is 32x24: enough for relu5_1, not for pool5
+    with pytest.raises(OptionError, match=r"32x24, thinner than the 32 px.* use 43 or more") \
+            as refused:
+        transfer("tubingen", "starry_night", size=32, min_size=32, steps=1, coarse_steps=0,
+                 content_layer="pool5")
+    assert refused.value.field == "size"
+    result = transfer("tubingen", "starry_night", size=43, min_size=16, steps=1, coarse_steps=1,
+                      style_layers=("relu1_1", "pool5"))
+    assert min(result.image.size) >= 32
+
+
 def test_a_banner_just_thick_enough_runs_its_ladder_without_thin_rungs(tmp_path):
     from painterly import transfer
     from painterly.style import schedule

@@ -328,6 +328,15 @@ def test_a_bad_option_names_its_form_field(client):
                                "field": "strength"}
 
 
+def test_a_size_too_small_for_pool5_is_refused_at_submission(client):
+    response = client.post("/api/runs", json={
+        "content": "tubingen", "styles": ["starry_night"],
+        "options": {"size": 32, "min_size": 32, "steps": 1, "content_layer": "pool5"}})
+    assert response.status_code == 400
+    assert response.json()["field"] == "size"
+    assert "thinner than the 32 px" in response.json()["error"]
+
+
 @pytest.mark.parametrize(("kind", "extra", "message"), [
     ("reconstruct-content", {"options": {"layers": ["relu1_2", "relu9_9"]}},
      "unknown VGG-19 layer 'relu9_9'; valid layers: conv1_1"),

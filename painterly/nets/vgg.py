@@ -55,7 +55,15 @@ CONV_NAMES = tuple(name for name in LAYER_NAMES if name.startswith("conv"))
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 """The paper's style layers: the first ReLU of each block."""
 MIN_SIDE = 16
-"""Smallest image side for which every layer is non-empty (four 2x poolings before relu5_1)."""
+"""Smallest image side for which every layer up to relu5_4 is non-empty (four 2x poolings before
+relu5_1); pool5 needs twice as much (:func:`min_side`)."""
+
+
+def min_side(layers: Iterable[str]) -> int:
+    """Smallest image side for which all of ``layers`` are non-empty: :data:`MIN_SIDE`, or 2^k
+    for ``poolk`` (the side must still halve k times)."""
+    pools = [int(name[len("pool"):]) for name in layers if name.startswith("pool")]
+    return max([MIN_SIDE, *(2**block for block in pools)])
 
 BUNDLED_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 BUNDLED_WEIGHTS_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"

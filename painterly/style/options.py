@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from painterly.nets.devices import AUTO, PRECISION_CHOICES
 from painterly.nets.layers import POOLING_KINDS
-from painterly.nets.vgg import DEFAULT_STYLE_LAYERS, LAYER_NAMES, LAYOUTS, MIN_SIDE
+from painterly.nets.vgg import DEFAULT_STYLE_LAYERS, LAYER_NAMES, LAYOUTS, MIN_SIDE, min_side
 from painterly.optim.optimize import METHODS
 from painterly.options import OptionError, option, validate
 from painterly.style.color import PRESERVE_COLORS
@@ -127,6 +127,11 @@ class TransferOptions:
         None, "evaluate the image in tiles of this size (exact, seamless); 0 never tiles "
               "(default: tile only when memory requires it)", low=64, special=0,
         metavar="PIXELS", label="Tile size (px)")
+
+    @property
+    def min_side(self) -> int:
+        """Smallest image side at which every layer the losses compare is non-empty."""
+        return min_side((self.content_layer, *self.style_layers))
 
     @property
     def effective_style_weight(self) -> float:

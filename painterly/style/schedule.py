@@ -53,15 +53,16 @@ DEFAULT_RATIO = 2.0
 
 
 def ladder(width: int, height: int, size: int, min_size: int,
-           ratio: float = DEFAULT_RATIO) -> list[tuple[int, int]]:
+           ratio: float = DEFAULT_RATIO, side: int = MIN_SIDE) -> list[tuple[int, int]]:
     """Sizes (width, height) from about ``min_size`` up to ``size`` (long side): ``size``
-    divided by ``ratio`` as often as the result stays at least ``min_size``."""
+    divided by ``ratio`` as often as the result stays at least ``min_size``; rungs whose short
+    side is under ``side`` (what the network's layers need) are left out."""
     sides = [size]
     while sides[-1] / ratio >= min_size * 0.99 and min_size < size:
         sides.append(round(sides[-1] / ratio))
     sizes = [images.fit_long_side(width, height, side) for side in reversed(sides)]
     # rungs too thin for every VGG layer are left out (a wide banner starts higher up)
-    return [rung for rung in sizes[:-1] if min(rung) >= MIN_SIDE] + sizes[-1:]
+    return [rung for rung in sizes[:-1] if min(rung) >= side] + sizes[-1:]
 
 
 def taper(rungs: int, coarse_steps: int, steps: int) -> list[int]:
@@ -76,10 +77,10 @@ def taper(rungs: int, coarse_steps: int, steps: int) -> list[int]:
 
 
 def build(width: int, height: int, size: int, min_size: int, coarse_steps: int,
-          steps: int, ratio: float = DEFAULT_RATIO) -> list[Rung]:
+          steps: int, ratio: float = DEFAULT_RATIO, side: int = MIN_SIDE) -> list[Rung]:
     """The default schedule for an image of ``width`` x ``height`` scaled to ``size``. A size
     at or below ``min_size`` is a single rung of ``steps`` evaluations."""
-    sizes = ladder(width, height, size, min_size, ratio)
+    sizes = ladder(width, height, size, min_size, ratio, side)
     if len(sizes) == 1:
         return [Rung(sizes[0], steps)]
     return [Rung(s, n) for s, n in zip(sizes, taper(len(sizes), coarse_steps, steps),

@@ -96,7 +96,9 @@ class Plan:
                                              palette_share(self.opts.strength))
             # on the shared PerceptualLoss: a tiled objective adds its pixel terms from it too
             self.loss.set_palette(*(part.to(content.device) for part in moments))
-        tensors = [None if s is None else _tensor(s, _style_size(s, size, scale), self.opts.device)
+        side = self.opts.min_side
+        tensors = [None if s is None else _tensor(s, _style_size(s, size, scale, side),
+                                                  self.opts.device)
                    for s, scale in zip(self.styles, _style_scales(self.opts, len(self.styles)),
                                        strict=True)]
         if self.regions is None:
@@ -120,14 +122,14 @@ class Plan:
         return self.opts.preserve_colors not in (None, "match") or self.regions is not None
 
 
-def check_size(content_size: tuple[int, int], size: int) -> None:
+def check_size(content_size: tuple[int, int], size: int, side: int = MIN_SIDE) -> None:
     """OptionError naming ``size`` when it would make a content image of ``content_size`` thinner
     than every network layer needs."""
-    needed = images.smallest_long_side(*content_size, MIN_SIDE)
+    needed = images.smallest_long_side(*content_size, side)
     if size < needed:
         width, height = images.fit_long_side(*content_size, size)
         raise OptionError("size", f"{size} would make the {content_size[0]}x{content_size[1]} "
-                                  f"content image {width}x{height}, thinner than the {MIN_SIDE} "
+                                  f"content image {width}x{height}, thinner than the {side} "
                                   f"px every network layer needs: use {needed} or more")
 
 
@@ -135,7 +137,7 @@ def plan(content: images.ImageSource, style: images.ImageSource | Sequence[image
          opts: TransferOptions) -> Plan:
     """Load and check the inputs, build the ladder and the memory plans, load the network."""
     content_image = images.load_image(content, what="content image")
-    check_size(content_image.size, opts.size)
+    check_size(content_image.size, opts.size, opts.min_side)
     style_sources = [style] if isinstance(style, (str, Image.Image)) or not isinstance(
         style, Sequence) else list(style)
     style_images = _load_styles(style_sources, opts)
@@ -147,7 +149,7 @@ def plan(content: images.ImageSource, style: images.ImageSource | Sequence[image
     torch.manual_seed(opts.seed)
     vgg = load_vgg19(opts.weights, opts.pooling, opts.weights_layout, opts.device)
     rungs = schedule.build(*prepared.size, opts.size, opts.min_size, opts.coarse_steps,
-                           opts.steps, opts.scale_ratio)
+                           opts.steps, opts.scale_ratio, opts.min_side)
     # the largest rung first, so a refusal names the size asked for
     memory_plans = [_memory_plan(opts, rung.size, style_images)
                     for rung in reversed(rungs)][::-1]
@@ -370,7 +372,7 @@ def _memory_plan(opts: TransferOptions, size: tuple[int, int],
                  style_images: Sequence[Image.Image | None]) -> memory.MemoryPlan:
     """Tiling and L-BFGS history for one rung, or a UserError if it cannot fit."""
     scales = _style_scales(opts, len(style_images))
-    style_pixels = max(w * h for w, h in (_style_size(s, size, scale)
+    style_pixels = max(w * h for w, h in (_style_size(s, size, scale, opts.min_side)
                                           for s, scale in zip(style_images, scales, strict=True)
                                           if s is not None))
     return _plan_memory(opts, size, style_pixels)
@@ -389,11 +391,12 @@ def _tensor(image: Image.Image, size: tuple[int, int], device: str) -> torch.Ten
     return images.to_tensor(resized).to(device)
 
 
-def _style_size(style: Image.Image, content_size: tuple[int, int], scale: float) -> tuple[int, int]:
-    """The style image's size at one rung; its short side stays >= MIN_SIDE px so that every
-    VGG layer exists."""
+def _style_size(style: Image.Image, content_size: tuple[int, int], scale: float,
+                side: int = MIN_SIDE) -> tuple[int, int]:
+    """The style image's size at one rung; its short side stays >= ``side`` px so that every
+    layer the losses compare exists."""
     aspect = max(style.size) / min(style.size)
-    return images.fit_long_side(*style.size, max(math.ceil(MIN_SIDE * aspect),
+    return images.fit_long_side(*style.size, max(math.ceil(side * aspect),
                                                   round(max(content_size) * scale)))
 
 
@@ -405,7 +408,8 @@ STYLE_SLACK = 4.0
 factor is reduced once, right after loading (its largest use is then an exact copy)."""
 
 
-def _bounded_style(style: Image.Image, size: int, scale: float) -> Image.Image:
+def _bounded_style(style: Image.Image, size: int, scale: float,
+                   side: int = MIN_SIDE) -> Image.Image:
     """``style`` cropped to :data:`MAX_STYLE_ASPECT` and, if far larger than a run at ``size``
     (long side) with this style scale needs, reduced to that size before anything else sees it."""
     width, height = style.size
@@ -414,7 +418,7 @@ def _bounded_style(style: Image.Image, size: int, scale: float) -> Image.Image:
         left, top = (width - long_side) // 2, (height - long_side) // 2
         style = style.crop((left, 0, left + long_side, height) if width > height
                            else (0, top, width, top + long_side))
-    needed = _style_size(style, (size, size), scale)
+    needed = _style_size(style, (size, size), scale, side)
     if max(style.size) > STYLE_SLACK * max(needed):
         style = style.resize(needed, Image.Resampling.LANCZOS)
     return style
@@ -461,7 +465,7 @@ def _load_styles(sources: list, opts: TransferOptions) -> list[Image.Image | Non
                                   "region unstylized)")
     scales = _style_scales(opts, len(sources))
     styles = [None if k else _bounded_style(images.load_image(s, what="style image"), opts.size,
-                                            scale)
+                                            scale, opts.min_side)
               for s, k, scale in zip(sources, keep, scales, strict=True)]
     if all(s is None for s in styles):
         raise UserError("give at least one style image besides 'none'")

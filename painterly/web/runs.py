@@ -24,6 +24,7 @@ from painterly.errors import UserError
 from painterly.io import images
 from painterly.io.files import finite, write_json
 from painterly.lecture import experiments
+from painterly.nets.vgg import min_side
 from painterly.options import OptionError
 from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
 from painterly.style.options import TransferOptions
@@ -338,10 +339,13 @@ class RunManager:
             check_style_counts(options.get("style_blend"),
                                options.get("style_scale", TransferOptions.style_scale),
                                len(styles))
+        side = min_side((options.get("content_layer", TransferOptions.content_layer),
+                         *options.get("style_layers", TransferOptions.style_layers)))
         if kind == "video":
             clip = self.folder.get_upload(content)
             _check_video_selection(clip, options, self.max_video_frames)
-            check_size((clip.width, clip.height), options.get("size", TransferOptions.size))
+            check_size((clip.width, clip.height), options.get("size", TransferOptions.size),
+                       side)
         if kind == "transfer":  # refused now, not after the run has waited in the queue
             try:
                 with Image.open(self.folder.resolve_image(content)) as image:
@@ -349,7 +353,7 @@ class RunManager:
             except OSError:  # a damaged upload: the run says so, naming the upload
                 content_size = None
             if content_size is not None:
-                check_size(content_size, options.get("size", TransferOptions.size))
+                check_size(content_size, options.get("size", TransferOptions.size), side)
                 check_memory(content_size, options)
         names = {}
         for reference in (content, *styles):

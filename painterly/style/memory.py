@@ -137,7 +137,9 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
     (default: :func:`default_limit`). ``tile`` 0 forces no tiling, a number forces that
     tile size. ``device_limit``: free bytes of a GPU that runs the network (its activations and
     the optimizer's state go there, the image copies stay in ``limit``); None: all in
-    ``limit``. Raises UserError when nothing fits."""
+    ``limit``. Raises UserError when nothing fits; a ``limit`` given is the caller's
+    ``max_memory``, which the refusal then names."""
+    given = limit is not None
     limit = default_limit() if limit is None else limit
     tiles = [None] if tile == 0 else [tile] if tile else [None, DEFAULT_TILE, 256, MIN_TILE]
     histories = sorted({history, min(history, 10), min(history, 5), min(history, 3)},
@@ -179,7 +181,8 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
     raise OptionError(
         "size", f"is too large here: a {width}x{height} result needs {need}; try {fitting}"
         + (" or the adam optimizer" if method != "adam" else "")
-        + " (or free some memory / raise the memory limit)")
+        + (" (or a larger max_memory)" if given and (work is None or work <= device_limit)
+           else " (or free some memory / raise the memory limit)"))
 
 
 __all__ = ["MemoryPlan", "activation_bytes", "available_bytes", "default_limit", "device_bytes",

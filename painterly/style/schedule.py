@@ -6,9 +6,9 @@ pixels of the next) down to ``min_size``. Step counts taper geometrically from `
 at the smallest rung to ``steps`` at the final one. The defaults were chosen by measurement
 (benchmarks/tune_schedule.py and benchmarks/speed.py, docs/performance.md): every jump
 to a larger size costs a few evaluations to recover from the upsampling, so one jump of 2 beat
-two of sqrt(2) at equal time, and full-size evaluations buy more than coarse ones, so the
-smallest rung gets few (10) and the final one most (70). The coarse rungs still matter for the
-look: they lay down strokes at the painting's own scale.
+two of sqrt(2) at equal time. The default counts (100 at 256 px, 150 at 512 px) come from the
+default look (docs/look.md, "The schedule"): the coarse rung lays down the painting's large
+strokes and colours where an evaluation costs a quarter, the final one sharpens them.
 
 With a time budget, the step counts keep the same proportions but are scaled to fill the time
 left, predicted from the measured cost of an evaluation (seconds per pixel, re-measured at

@@ -7,6 +7,8 @@ from painterly.cli import main
 from painterly.errors import UserError
 from painterly.style import schedule
 from painterly.style.events import Evaluated
+from painterly.style.options import TransferOptions
+from painterly.style.presets import apply_preset
 from painterly.style.schedule import CostModel, Rung, build, fit_budget, predicted_seconds, taper
 from painterly.style.transfer import transfer
 
@@ -16,10 +18,21 @@ from .conftest import synthetic_painting, synthetic_photo
 def test_taper_is_geometric_from_coarse_to_final_steps():
     assert taper(5, 160, 10) == [160, 80, 40, 20, 10]
     assert taper(3, 60, 12) == [60, 27, 12]
-    assert taper(2, 30, 20) == [30, 20]  # the default at 512 px: 256 then 512
+    assert taper(2, 30, 20) == [30, 20]
     assert taper(1, 160, 7) == [7]
     assert taper(3, 0, 5) == [0, 0, 5]
 
+
+def test_default_runs_one_scale_up_to_512_px_and_builds_larger_sizes_on_it():
+    # a rung below 512 px laid down shapes the final rung could not break up (docs/look.md)
+    d = TransferOptions()
+    assert build(1024, 768, d.size, d.min_size, d.coarse_steps, d.steps) == [
+        Rung((512, 384), d.steps)]
+    assert [r.size for r in build(4000, 3000, 2048, d.min_size, d.coarse_steps, d.steps)] == [
+        (512, 384), (1024, 768), (2048, 1536)]
+    paper = TransferOptions(**apply_preset({"preset": "paper"}))
+    assert [r.size for r in build(1024, 768, 512, paper.min_size, paper.coarse_steps,
+                                  paper.steps)] == [(256, 192), (512, 384)]
 
 def test_build_puts_most_evaluations_where_they_are_cheap():
     rungs = build(1024, 768, 512, 128, 160, 10, math.sqrt(2))

@@ -29,16 +29,17 @@ class TransferOptions:
     size: int = option(512, "long side of the result in pixels", low=MIN_SIDE, high=MAX_SIZE,
                        main=True, label="Size (long side, px)")
     steps: int = option(
-        150, "evaluations (forward+backward passes) at the final size (all of them in a "
-             "single-scale run: size <= min-size)", low=1, main=True,
+        200, "evaluations (forward+backward passes) at the final size (all of them in a "
+             "single-scale run: size <= min-size, the default up to 512 px)", low=1, main=True,
         label="Steps at the final size")
     coarse_steps: int = option(
-        100, "evaluations at the smallest scale, tapering geometrically to steps at the final "
-             "one: the coarse scale lays down the painting's large strokes and colours cheaply "
-             "(benchmarks/look.py; docs/look.md)", low=0, label="Steps at the smallest scale")
+        100, "evaluations at the smallest scale of a coarse-to-fine run (size > min-size), "
+             "tapering geometrically to steps at the final one", low=0,
+        label="Steps at the smallest scale")
     min_size: int = option(
-        256, "smallest scale of the coarse-to-fine ladder; set it to size (or above) for a "
-             "single scale", low=MIN_SIDE, label="Smallest scale (px)")
+        512, "smallest scale of the coarse-to-fine ladder: sizes up to it run at one scale "
+             "(below 512 px the network's deeper layers see the painting's strokes as shapes: "
+             "docs/look.md)", low=MIN_SIDE, label="Smallest scale (px)")
     scale_ratio: float = option(2.0, "size ratio between neighbouring scales of the ladder",
                                 low=1.1, high=4, label="Size ratio between scales")
     content_weight: float = option(1.0, "alpha, the weight of the content term", low=0,

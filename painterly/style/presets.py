@@ -46,16 +46,17 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
-    Preset("painterly", "painterly's defaults: coarse to fine from 256 px (100 then 150 "
-           "evaluations), bounded L-BFGS from the photo in the painting's palette, Gatys' "
-           "notebook balance (1/N^2 layer weights, beta/alpha 1.376e6), light smoothness prior, "
-           "palette term",
+    Preset("painterly", "painterly's defaults: one scale up to 512 px (200 evaluations; larger "
+           "sizes coarse to fine from 512 px), bounded L-BFGS from the photo in the painting's "
+           "palette, Gatys' notebook balance (1/N^2 layer weights, beta/alpha 1.376e6), light "
+           "smoothness prior, palette term",
            "this project (docs/look.md)", {}),
     Preset("paper", "the paper's printed formula: equal layer weights, alpha/beta = 1e-3, no "
            "smoothness prior (a light touch: the photo with the painting's texture)",
            "Gatys, Ecker & Bethge 2015, eq. 7 (docs/look.md)",
            {"content_weight": 1.0, "style_weight": 1e3, "tv_weight": 0.0,
-            "palette_weight": 0.0, "layer_weights": "equal", "coarse_steps": 10, "steps": 70}),
+            "palette_weight": 0.0, "layer_weights": "equal", "min_size": 256, "coarse_steps": 10,
+            "steps": 70}),
     Preset("gatys", "Gatys' own PyTorch notebook: 1e3/N^2 layer weights, L-BFGS, content init, "
            "500 evaluations at one scale",
            "leongatys/PytorchNeuralStyleTransfer (field notes 1.2, 3.5)",

@@ -6,9 +6,10 @@ pixels of the next) down to ``min_size``. Step counts taper geometrically from `
 at the smallest rung to ``steps`` at the final one. The defaults were chosen by measurement
 (benchmarks/tune_schedule.py and benchmarks/speed.py, docs/performance.md): every jump
 to a larger size costs a few evaluations to recover from the upsampling, so one jump of 2 beat
-two of sqrt(2) at equal time. The default counts (100 at 256 px, 150 at 512 px) come from the
-default look (docs/look.md, "The schedule"): the coarse rung lays down the painting's large
-strokes and colours where an evaluation costs a quarter, the final one sharpens them.
+two of sqrt(2) at equal time. The default ladder starts at 512 px (docs/look.md, "The
+schedule"): below that the network's deeper layers see the painting's strokes as shapes, and a
+coarse rung lays down shapes the final one cannot break up again; so up to 512 px a run is one
+scale of ``steps`` evaluations, and larger sizes are built on a 512 px result.
 
 With a time budget, the step counts keep the same proportions but are scaled to fill the time
 left, predicted from the measured cost of an evaluation (seconds per pixel, re-measured at

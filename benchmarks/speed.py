@@ -251,7 +251,8 @@ def _write_curves(path: Path, pair: str, baseline: dict, baseline_loss: float, r
               "painterly default": log_series(_curve(result)),
               "classic's final loss (8-bit)": ([0.0, baseline["seconds"]],
                                                [math.log10(baseline_loss)] * 2)}
-    chart = line_chart(series, title=f"{pair}: loss against time", x_label="seconds",
+    names = " x ".join(Path(part).stem for part in pair.split(":"))
+    chart = line_chart(series, title=f"{names}: loss against time", x_label="seconds",
                        y_label="log10 loss")
     images.save_image(chart, path)
 

@@ -84,6 +84,8 @@ def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, ti
         draw.text((x, height - bottom + 6), _tick_label(tick, x_high - x_low), fill=INK,
                   font=small, anchor="mt")
     draw.rectangle([left, top, width - right, height - bottom], outline=INK)
+    # the legend's right edge 8 px inside the frame, however long its longest name
+    legend_x = width - right - 8 - 28 - max(draw.textlength(name, font=small) for name in series)
     for index, (name, (xs, ys)) in enumerate(series.items()):
         colour = COLOURS[index % len(COLOURS)]
         points = [position(x, min(max(y, y_low), y_high)) for x, y in zip(xs, ys, strict=True)]
@@ -92,9 +94,8 @@ def line_chart(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, ti
         for x, y in points:
             draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
         legend_y = top + 10 + 18 * index
-        draw.line([(width - right - 150, legend_y), (width - right - 128, legend_y)],
-                  fill=colour, width=3)
-        draw.text((width - right - 122, legend_y), name, fill=INK, font=small, anchor="lm")
+        draw.line([(legend_x, legend_y), (legend_x + 22, legend_y)], fill=colour, width=3)
+        draw.text((legend_x + 28, legend_y), name, fill=INK, font=small, anchor="lm")
     draw.text((width / 2, 16), title, fill=INK, font=font(15), anchor="mm")
     draw.text((left + (width - left - right) / 2, height - 14), x_label, fill=INK, font=small,
               anchor="mm")

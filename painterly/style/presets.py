@@ -18,8 +18,8 @@ normalization"); the conversions are exact for the default layers:
   image as 1/2 sum of squared differences. In painterly's terms alpha = 0.625/2^17 = 4.77e-6,
   beta = 400 S = 0.1312, TV 32.51 (on 0..1 pixels; beta/alpha = 27520); bounded L-BFGS
   history 100 (as for gatys), noise init, 1000 evaluations at one scale.
-* painterly: the defaults of :class:`~painterly.style.transfer.TransferOptions` (coarse to fine,
-  bounded L-BFGS, palette start), what you get without a preset.
+* painterly: the defaults of :class:`~painterly.style.transfer.TransferOptions` (one scale up to
+  512 px, coarse to fine above; bounded L-BFGS, palette start), what you get without a preset.
 """
 
 from __future__ import annotations

@@ -198,10 +198,11 @@ def main() -> None:
     unknown = [pair for pair in pairs if pair not in PAIRS]
     if unknown:
         parser.error(f"unknown pair {', '.join(unknown)}; the pairs are {', '.join(PAIRS)}")
-    unknown = [config for config in configs if config not in CONFIGS and config not in extra]
-    if args.what == "run" and unknown:
-        parser.error(f"unknown configuration {', '.join(unknown)}; give it with --config NAME=JSON")
     if args.what == "run":
+        unknown = [config for config in configs if config not in CONFIGS and config not in extra]
+        if unknown:
+            parser.error(f"unknown configuration {', '.join(unknown)}; "
+                         "give it with --config NAME=JSON")
         run(pairs, configs, args.size, extra)
     else:
         table = score(pairs, configs, args.size, args.recoloured)

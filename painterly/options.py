@@ -188,6 +188,8 @@ def _describe_kinds(item: Field) -> str:
 def _bounds_text(spec: Spec) -> str:
     if spec.below is not None:
         text = f"at least {spec.low:g} and below {spec.below:g}"
+    elif spec.positive and spec.high is not None:
+        text = f"above 0 and at most {spec.high:g}"
     elif spec.low is not None and spec.high is not None:
         text = f"between {spec.low:g} and {spec.high:g}"
     elif spec.low is not None:
@@ -286,7 +288,7 @@ def bounds_text(spec: Spec) -> str:
     elif spec.low is not None:
         text = f">= {spec.low:g}"
     elif spec.positive:
-        text = "> 0"
+        text = "> 0" if spec.high is None else f"> 0 and <= {spec.high:g}"
     else:
         return ""
     return text if spec.special is None else f"{spec.special:g} or {text}"

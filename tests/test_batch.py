@@ -248,6 +248,8 @@ def test_the_default_layout_is_a_process_per_core_capped_by_memory():
     gib = 2**30
     assert default_layout(2, 512, "cpu", available=24 * gib) == (2, 1)
     assert default_layout(16, 64, "cpu", available=64 * gib) == (16, 1)
-    # 512 px runs peak near 1.3 GB each: 4 GiB holds two of them, which share the 16 cores
-    assert default_layout(16, 512, "cpu", available=4 * gib) == (2, 8)
+    # a 512 px run is estimated at 1.9 GiB (L-BFGS history 100): 80% of 5 GiB holds two of
+    # them, which share the 16 cores; 80% of 4 GiB holds one
+    assert default_layout(16, 512, "cpu", available=5 * gib) == (2, 8)
+    assert default_layout(16, 512, "cpu", available=4 * gib) == (1, 16)
     assert default_layout(4, 4096, "cpu", available=1 * gib) == (1, 4)

@@ -3,7 +3,7 @@ import pytest
 from painterly.cli import main
 from painterly.errors import UserError
 from painterly.style import memory
-from painterly.style.transfer import transfer
+from painterly.style.transfer import TransferOptions, transfer
 
 from .conftest import synthetic_painting, synthetic_photo
 
@@ -19,6 +19,15 @@ def test_small_images_run_whole_and_large_ones_in_tiles():
     assert tight.tile is not None and tight.history < 20 and tight.estimate <= 8 * GB
     assert memory.plan(512, 384, method="lbfgs", history=20, tile=0).tile is None
     assert memory.plan(512, 384, method="lbfgs", history=20, tile=256).tile == 256
+
+
+def test_the_default_history_shortens_in_steps_before_the_image_is_tiled():
+    default = TransferOptions.history
+    assert memory.plan(1024, 768, method="lbfgs", history=default, limit=12 * GB).history == 100
+    # 2048 px at 12 GB: 100 and 50 steps do not fit, 20 does, still on the whole image
+    shortened = memory.plan(2048, 1536, method="lbfgs", history=default, limit=12 * GB)
+    assert (shortened.tile, shortened.history) == (None, 20)
+    assert memory.peak_bytes(2048, 1536, "lbfgs", 50, None) > 12 * GB >= shortened.estimate
 
 
 def test_estimate_grows_with_pixels_and_history():

@@ -109,6 +109,8 @@ def test_errors_name_the_field_and_each_face_words_it_its_way(capsys):
     ({"style_layers": ("relu9_9",)}, "style_layers has unknown value"),
     ({"optimizer": "sgd"}, "optimizer must be one of lbfgs, adam, lbfgs-unbounded"),
     ({"tile_size": 10}, "tile_size must be 0 or at least 64"),
+    ({"max_memory": 0}, "max_memory must be above 0 and at most 1e\\+06, got 0"),
+    ({"max_memory": 1e300}, "max_memory must be above 0 and at most"),  # once an overflow
     ({"style_blend": (0.0, 0.0)}, "style_blend needs weights with a positive sum"),
 ])
 def test_the_validator_derived_from_the_declarations(values, message):

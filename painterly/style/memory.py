@@ -142,7 +142,7 @@ def plan(width: int, height: int, *, method: str, history: int, tile: int | None
     given = limit is not None
     limit = default_limit() if limit is None else limit
     tiles = [None] if tile == 0 else [tile] if tile else [None, DEFAULT_TILE, 256, MIN_TILE]
-    histories = sorted({history, min(history, 10), min(history, 5), min(history, 3)},
+    histories = sorted({history, *(min(history, h) for h in (50, 20, 10, 5, 3))},
                        reverse=True) if method != "adam" else [history]
 
     def fits(w: int, h: int, candidate_history: int, candidate_tile: int | None,

@@ -98,7 +98,8 @@ class TransferOptions:
     optimizer: str = option("lbfgs", "optimization method", choices=METHODS, label="Optimizer")
     learning_rate: float = option(0.02, "Adam's step size on 0..1 pixels", positive=True,
                                   label="Learning rate (Adam)")
-    history: int = option(20, "L-BFGS memory (lowered automatically when memory is short)",
+    history: int = option(100, "L-BFGS memory, in steps (the classic tools' 100; lowered "
+                               "automatically when memory is short)",
                           low=1, label="L-BFGS history")
     pooling: str = option("max", "pooling of the network", choices=POOLING_KINDS,
                           label="Pooling")
@@ -122,7 +123,8 @@ class TransferOptions:
         main=True, label="Time budget (s)")
     max_memory: float | None = option(
         None, "GB the run may use (default: 80% of what is available, at most 45% of the "
-              "RAM); larger images are evaluated in tiles", positive=True, metavar="GB",
+              "RAM); larger images are evaluated in tiles", positive=True, high=1e6,
+        metavar="GB",
         label="Memory limit (GB)")
     tile_size: int | None = option(
         None, "evaluate the image in tiles of this size (exact, seamless); 0 never tiles "

@@ -73,12 +73,15 @@ def _file_problem(error: OSError) -> str:
     return f"{error.strerror or type(error).__name__}" + (f": {shown}" if shown else "")
 
 
-def _interrupt_noted(interrupts: list[int]):
-    """A SIGINT handler that raises KeyboardInterrupt, as Python's does, and notes it: an
-    interrupt that lands inside a library's import or C code can surface as another error."""
+def _interrupt_noted(interrupts: list[int], *, raising: bool = True):
+    """A SIGINT handler that notes the interrupt and, when ``raising``, raises
+    KeyboardInterrupt as Python's does (an interrupt that lands inside a library's C code can
+    surface as another error). While torch loads it must not raise: an exception thrown into
+    the C++ that is importing aborts the process (SIGABRT, no message of ours)."""
     def handler(signum, frame):
         interrupts.append(signum)
-        raise KeyboardInterrupt
+        if raising:
+            raise KeyboardInterrupt
     return handler
 
 
@@ -86,10 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     interrupts: list[int] = []
     previous = None
+    main_thread = threading.current_thread() is threading.main_thread()
     try:  # from the first line: Ctrl-C before the handler below is in place is one line too
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, _interrupt_noted(interrupts))
-        return _main(argv, interrupts)
+        if main_thread:  # start-up only notes an interrupt; it is acted on once torch is loaded
+            previous = signal.signal(signal.SIGINT, _interrupt_noted(interrupts, raising=False))
+        return _main(argv, interrupts, main_thread)
     except KeyboardInterrupt:
         return _interrupted()
     finally:
@@ -102,7 +106,7 @@ def _interrupted() -> int:
     return 130
 
 
-def _main(argv: list[str] | None, interrupts: list[int]) -> int:
+def _main(argv: list[str] | None, interrupts: list[int], main_thread: bool) -> int:
     try:  # Ctrl-C while torch loads: one line too
         args = build_parser().parse_args(argv)
     except KeyboardInterrupt:
@@ -111,8 +115,10 @@ def _main(argv: list[str] | None, interrupts: list[int]) -> int:
         if interrupts:  # the interrupt surfaced as another error inside an import
             return _interrupted()
         raise
-    if interrupts:  # an interrupt during start-up that a library caught and did not re-raise
+    if interrupts:  # an interrupt noted during start-up
         return _interrupted()
+    if main_thread:  # from here Ctrl-C stops the run at once (a run keeps its best image)
+        signal.signal(signal.SIGINT, _interrupt_noted(interrupts))
     try:
         with _terminate_as_interrupt():
             code = args.run(args) or 0

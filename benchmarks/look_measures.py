@@ -1,7 +1,7 @@
 """How stylized a result looks, measured so that any tool's output can be scored the same way.
 
 * colour distance: CIELAB statistics, mean over L*, a*, b* of |Δmean| + |Δstd| between the result
-  and the painting;
+  and the painting (:func:`colour_channels` gives the three parts, L* on the 8-bit scale);
 * style distance: sliced Wasserstein distance (64 fixed random directions, 1-D W1 over 256
   quantiles) between the result's and the painting's VGG-19 feature distributions at relu1_1,
   relu2_1, relu3_1 and relu4_1, summed. The painting is resized with bilinear, bicubic, lanczos
@@ -41,10 +41,22 @@ def srgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     return torch.stack([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
 
 
-def colour_distance(result: Image.Image, painting: Image.Image) -> float:
+LIGHTNESS_SCALE = 2.55
+"""L* (0..100) on the 8-bit scale of a* and b*: the lightness part of :func:`colour_channels`."""
+
+
+def colour_channels(result: Image.Image, painting: Image.Image) -> tuple[float, float, float]:
+    """|Δmean| + |Δstd| of L* (times LIGHTNESS_SCALE), a* and b* between result and painting."""
     a = srgb_to_lab(images.to_tensor(result)[0]).flatten(1)
     b = srgb_to_lab(images.to_tensor(painting)[0]).flatten(1)
-    return float(((a.mean(1) - b.mean(1)).abs() + (a.std(1) - b.std(1)).abs()).mean())
+    parts = (a.mean(1) - b.mean(1)).abs() + (a.std(1) - b.std(1)).abs()
+    return float(parts[0] * LIGHTNESS_SCALE), float(parts[1]), float(parts[2])
+
+
+def colour_distance(result: Image.Image, painting: Image.Image) -> float:
+    """The mean of :func:`colour_channels` with L* unscaled (the eleven-pair table's measure)."""
+    lightness, a, b = colour_channels(result, painting)
+    return (lightness / LIGHTNESS_SCALE + a + b) / 3
 
 
 def roughness(image: Image.Image) -> float:

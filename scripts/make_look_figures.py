@@ -5,9 +5,11 @@ default | classic reference | painting for several pairs.
     PYTHONPATH=. python scripts/make_look_figures.py compare --reference gatys
     PYTHONPATH=. python scripts/make_look_figures.py compare --reference classic300 \
         --reference-title "classic: 300 evaluations, clipped"
+    PYTHONPATH=. python scripts/make_look_figures.py sizes --configs before,after
 
 ``strength`` runs the transfers itself; ``compare`` takes the results that benchmarks/look.py
-saved (benchmarks/out/look/CONFIG/PAIR.png). Only the Tübingen photo and public-domain paintings
+saved (benchmarks/out/look/CONFIG/PAIR.png), ``sizes`` those of benchmarks/sizes.py
+(benchmarks/out/sizes/CONFIG/PAIR-SIZE.png). Only the Tübingen photo and public-domain paintings
 go into the figures (see ../shared/images/ATTRIBUTION.md for the others' licences).
 """
 
@@ -65,18 +67,44 @@ def comparison(reference: str, reference_title: str) -> None:
     _save_jpeg(image_grid(tiles, titles, columns=4, tile_height=200), DOCS / "look_comparison.jpg")
 
 
+SIZES = Path(__file__).resolve().parents[1] / "benchmarks" / "out" / "sizes"
+SIZE_STRIP = (128, 256, 384, 512, 1024)
+
+
+def size_strips(configs: list[str], pair: str) -> None:
+    """One row per configuration: ``pair`` at each size of SIZE_STRIP, all shown at the same
+    height (a configuration without a result at some size borrows the first configuration's,
+    e.g. at 512 px and above where the configurations agree)."""
+    tiles, titles = [], []
+    for config in configs:
+        for size in SIZE_STRIP:
+            path = next((SIZES / c / f"{pair}-{size}.png" for c in (config, configs[0])
+                         if (SIZES / c / f"{pair}-{size}.png").exists()), None)
+            if path is None:
+                raise SystemExit(f"no {size} px result of {pair}: run benchmarks/sizes.py")
+            tiles.append(images.load_image(path))
+            titles.append(f"{config}: {size} px")
+    _save_jpeg(image_grid(tiles, titles, columns=len(SIZE_STRIP), tile_height=192),
+               DOCS / "look_sizes.jpg")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["strength", "compare"])
+    parser.add_argument("what", choices=["strength", "compare", "sizes"])
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--style", default="the_scream")
     parser.add_argument("--reference", default="gatys",
                         help="the configuration of benchmarks/look.py to compare with, or "
                              "classic300 (benchmarks/speed.py's baselines)")
     parser.add_argument("--reference-title", default="classic: --preset gatys, 500 evaluations")
+    parser.add_argument("--configs", default="before,after",
+                        help="sizes: the configurations of benchmarks/sizes.py, one row each")
+    parser.add_argument("--pair", default="tubingen-starry_night", help="sizes: the pair shown")
     args = parser.parse_args()
     if args.what == "strength":
         strength_strip(args.size, args.style)
+    elif args.what == "sizes":
+        size_strips(args.configs.split(","), args.pair)
     else:
         comparison(args.reference, args.reference_title)
 

@@ -28,6 +28,23 @@ def synthetic_painting(width: int = 64, height: int = 64, seed: int = 1) -> Imag
     return Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8), "RGB")
 
 
+def synthetic_town(width: int = 512, height: int = 384) -> Image.Image:
+    """A row of houses (walls, roofs, windows) on a meadow under a sky: a scene whose parts a
+    stylized result either keeps or paints over."""
+    y, x = np.mgrid[0:height, 0:width] / height
+    pixels = np.stack([0.55 + 0.2 * y, 0.7 + 0.1 * y, 0.95 - 0.1 * y], axis=-1)
+    pixels[y > 0.62] = [0.25, 0.35, 0.15]
+    for index, left in enumerate(np.arange(0.08, width / height - 0.3, 0.42)):
+        top = 0.25 + 0.06 * (index % 3)
+        pixels[(x > left) & (x < left + 0.3) & (y > top) & (y < 0.7)] = [0.95, 0.9, 0.75]
+        pixels[(y > top - 0.12) & (y <= top)
+               & (np.abs(x - left - 0.15) < (y - top + 0.12) * 1.3)] = [0.6, 0.15, 0.1]
+        for offset in (0.07, 0.18):
+            pixels[(x > left + offset) & (x < left + offset + 0.05) & (y > top + 0.1)
+                   & (y < top + 0.2)] = [0.1, 0.1, 0.2]
+    return Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8), "RGB")
+
+
 @pytest.fixture
 def content_file(tmp_path):
     path = tmp_path / "content.png"

@@ -1,13 +1,24 @@
-"""The default look: one copy of every edge across the coarse-to-fine ladder, and one knob
-(``strength``) between photo and painting."""
+"""The default look: one copy of every edge across the coarse-to-fine ladder, one knob
+(``strength``) between photo and painting, and the same share of the scene at every size."""
+
+import os
+from pathlib import Path
 
 import torch
+from PIL import Image
 
 import painterly
 from painterly.cli import main as cli_main
 from painterly.io import images
+from painterly.nets.vgg import load_vgg19
 from painterly.style.losses import palette_loss
 from painterly.style.transfer import plan
+from tests.conftest import synthetic_town
+
+TOWN_AT_512 = Path(__file__).parent / "data" / "town_starry_night_512_at_128.png"
+"""The default 512 px result of the synthetic town after The Starry Night, downscaled (Lanczos)
+to 128 px; ``PAINTERLY_REMAKE_FIXTURES=1 pytest tests/test_look.py -k scene`` remakes it
+(minutes: one 512 px run)."""
 
 TINY = {"size": 64, "min_size": 64, "steps": 3}
 
@@ -71,3 +82,28 @@ def test_the_palette_term_keeps_the_result_in_the_paintings_colours():
         "tubingen", "starry_night", steps=40, palette_weight=weight, **run).tensor,
         target).item() for weight in (0.0, default)}
     assert drift[default] < 0.2 * drift[0.0]
+
+
+def _scene_distance(result: Image.Image, photo: Image.Image) -> float:
+    """Mean squared relu4_2 difference between ``result`` and ``photo`` at the result's size:
+    how much of the scene a result has lost."""
+    network = load_vgg19()
+    pair = torch.cat([images.to_tensor(result.convert("RGB")), images.to_tensor(
+        photo.resize(result.size, Image.Resampling.LANCZOS))])
+    with torch.no_grad():
+        features = network(pair, ["relu4_2"])["relu4_2"]
+    return float((features[0] - features[1]).pow(2).mean())
+
+
+def test_a_128_px_result_keeps_as_much_of_the_scene_as_the_512_px_result_seen_at_128_px():
+    town = synthetic_town()
+    if os.environ.get("PAINTERLY_REMAKE_FIXTURES") or not TOWN_AT_512.exists():
+        result = painterly.transfer(town, "starry_night", size=512).image
+        result.resize((128, 96), Image.Resampling.LANCZOS).save(TOWN_AT_512)
+    reference = _scene_distance(Image.open(TOWN_AT_512), town)
+    ratios = {size: _scene_distance(painterly.transfer(
+        town, "starry_night", size=128, reference_size=size).image, town) / reference
+        for size in (512, 0)}
+    assert ratios[512] <= 1.15, f"{ratios[512]:.2f}x the 512 px result's distance to the photo"
+    # without the falloff the painting's composition covers the town: the check can fail
+    assert ratios[0] > 1.15, ratios

@@ -3,13 +3,16 @@ import math
 import pytest
 import torch
 
+from painterly.nets.vgg import load_vgg19
 from painterly.style.color import colour_moments
 from painterly.style.losses import (
+    COMPOSITION_FALLOFF,
     REFERENCE_PIXELS,
     PerceptualLoss,
     content_loss,
     gram_matrix,
     palette_loss,
+    size_factors,
     style_layer_loss,
     style_layer_weights,
     total_variation,
@@ -144,3 +147,26 @@ def test_blended_style_target_is_the_weighted_mean_of_grams():
     expected = (0.75 * gram_matrix(a) + 0.25 * gram_matrix(b)) / 16
     assert torch.allclose(loss.style_targets["s"], expected)
     assert math.isclose(loss.layer_weights["s"], 1.0)
+
+
+def test_below_the_reference_size_only_the_layers_that_see_the_paintings_shapes_weigh_less():
+    layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    assert size_factors(layers, 512, 512) == dict.fromkeys(layers, 1.0)
+    assert size_factors(layers, 2048, 512) == dict.fromkeys(layers, 1.0)
+    assert size_factors(layers, 128, None) == dict.fromkeys(layers, 1.0)
+    half = size_factors(layers, 256, 512)
+    assert [half[name] for name in layers[:3]] == [1.0, 1.0, 1.0]
+    assert half["relu4_1"] == half["relu5_1"] == 0.5**COMPOSITION_FALLOFF
+
+
+def test_the_loss_weighs_the_composition_layers_by_the_style_images_size():
+    vgg = load_vgg19()
+    layers = ["relu1_1", "relu4_1"]
+    weights = {}
+    for side in (512, 128):
+        loss = PerceptualLoss(vgg, content_layer=None, style_layers=layers,
+                              layer_weights="equal", reference_size=512)
+        loss.set_style([torch.rand(1, 3, side * 3 // 4, side)])
+        weights[side] = loss.layer_weights
+    assert weights[512] == {"relu1_1": 0.5, "relu4_1": 0.5}
+    assert weights[128] == {"relu1_1": 0.5, "relu4_1": 0.5 * 0.25**COMPOSITION_FALLOFF}

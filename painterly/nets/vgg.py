@@ -52,6 +52,23 @@ LAYER_NAMES = _layer_names()
 """All layer names in network order."""
 
 CONV_NAMES = tuple(name for name in LAYER_NAMES if name.startswith("conv"))
+
+
+def _receptive_fields() -> dict[str, int]:
+    fields, size, stride = {}, 1, 1
+    for name in LAYER_NAMES:
+        if name.startswith("conv"):  # 3x3, stride 1
+            size += 2 * stride
+        elif name.startswith("pool"):  # 2x2, stride 2
+            size += stride
+            stride *= 2
+        fields[name] = size
+    return fields
+
+
+RECEPTIVE_FIELDS = _receptive_fields()
+"""Per layer, the side in pixels of the input square one feature sees (relu4_1: 68, relu5_1:
+156)."""
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 """The paper's style layers: the first ReLU of each block."""
 MIN_SIDE = 16

@@ -15,6 +15,11 @@ One deliberate addition, documented in docs/controls.md: the content term is mul
 divided by M_l), but the content sum grows with the number of pixels, so without this factor the
 same alpha/beta would mean a different balance at every size (and at every scale of a
 coarse-to-fine run). At 512x512 pixels the objective is exactly the lecture's.
+
+And one for small images (off unless ``reference_size`` is given; the default's is 512 px): below
+that size the deep style layers, which then see the painting's composition rather than its
+strokes, weigh less (:func:`size_factors`), so that a small result keeps as much of the scene as
+one at the reference size.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from painterly.nets.vgg import in_number_format
+from painterly.nets.vgg import RECEPTIVE_FIELDS, in_number_format
 from painterly.optim.optimize import LossTerms
 from painterly.style.color import colour_moments
 from painterly.style.guides import layer_guide
@@ -229,6 +234,37 @@ def style_layer_weights(layers: Sequence[str], scheme: str | Sequence[float],
     return dict(zip(layers, values, strict=True))
 
 
+COMPOSITION_SHARE = 1 / 8
+"""A style layer whose receptive field spans more than this share of the reference size sees
+the painting's shapes rather than its strokes once the painting is smaller (relu4_1 and
+relu5_1 at 512 px): :func:`size_factors`."""
+
+COMPOSITION_FALLOFF = 6
+"""The power of the size ratio that weights those layers below the reference size: each
+halving of the painting divides their weight by 2^6 = 64 (measured, docs/look.md)."""
+
+
+def size_factors(layers: Sequence[str], style_side: int,
+                 reference: int | None) -> dict[str, float]:
+    """Per style layer, the factor on its weight for a painting ``style_side`` px long (long
+    side): 1 at ``reference`` px and above (or without a reference); below it,
+    ``(style_side / reference) ** COMPOSITION_FALLOFF`` for the layers whose receptive field
+    spans more than COMPOSITION_SHARE of the reference size.
+
+    Such a layer's Gram matrix averages over about (side / receptive field)^2 patches of the
+    painting: dozens at 512 px, where it describes the swirls and strokes, a handful at 128 px,
+    where it describes the painting's composition (its moon, its cypress), and matching it
+    paints that composition over the photo. Its term is also the largest of the style loss
+    (relu4_1's is about 40 times the other layers' together), so it must fall by orders of
+    magnitude before the scene comes back: the falloff keeps the share of the scene a result
+    keeps the same at every size (docs/look.md, "The same look at every size")."""
+    if not reference or style_side >= reference:
+        return {name: 1.0 for name in layers}
+    factor = (style_side / reference) ** COMPOSITION_FALLOFF
+    return {name: factor if RECEPTIVE_FIELDS[name] > COMPOSITION_SHARE * reference else 1.0
+            for name in layers}
+
+
 class PerceptualLoss:
     """alpha * L_content + beta * L_style (+ tv, + palette) of an image against fixed targets.
 
@@ -241,7 +277,8 @@ class PerceptualLoss:
     def __init__(self, vgg, *, content_layer: str | None, style_layers: Sequence[str],
                  content_weight: float = 1.0, style_weight: float = 1.0, tv_weight: float = 0.0,
                  palette_weight: float = 0.0, layer_weights: str | Sequence[float] = "equal",
-                 style_loss: str = "gram", precision: str = "float32"):
+                 style_loss: str = "gram", precision: str = "float32",
+                 reference_size: int | None = None):
         if style_loss not in STYLE_STATISTICS:
             raise ValueError(f"unknown style statistic '{style_loss}'")
         self.precision = precision
@@ -255,6 +292,9 @@ class PerceptualLoss:
         self.palette_target: tuple[torch.Tensor, torch.Tensor] | None = None
         """Colour mean and covariance for the palette term (None: no palette term)."""
         self.layer_weights_spec = layer_weights
+        self.reference_size = reference_size
+        """Below this painting size the composition layers are weighted down
+        (:func:`size_factors`; None: never)."""
         self.style_loss = style_loss
         self.layers = ([content_layer] if content_layer else []) + self.style_layers
         self.content_target: torch.Tensor | None = None
@@ -294,13 +334,15 @@ class PerceptualLoss:
             statistics.append({name: style_statistic(features[name], self.style_loss)
                                for name in self.style_layers})
         targets = blend_statistics(statistics, blend)
-        self._weigh_layers(targets)
+        self._weigh_layers(targets, style_side(images))
         return targets
 
-    def _weigh_layers(self, targets: Mapping[str, tuple[torch.Tensor, ...]]) -> None:
+    def _weigh_layers(self, targets: Mapping[str, tuple[torch.Tensor, ...]],
+                      side: int) -> None:
         channels = {name: targets[name][0].shape[1] for name in self.style_layers}
-        self.layer_weights = style_layer_weights(self.style_layers, self.layer_weights_spec,
-                                                 channels)
+        weights = style_layer_weights(self.style_layers, self.layer_weights_spec, channels)
+        factors = size_factors(self.style_layers, side, self.reference_size)
+        self.layer_weights = {name: weight * factors[name] for name, weight in weights.items()}
 
     @torch.no_grad()
     def set_style(self, images: Sequence[torch.Tensor],
@@ -309,12 +351,14 @@ class PerceptualLoss:
         ``blend`` weights (normalized to sum to 1)."""
         if not self.style_layers:
             return
-        self.use_style_targets(self._targets(images, blend))
+        self.use_style_targets(self._targets(images, blend), style_side(images))
 
-    def use_style_targets(self, targets: Mapping[str, tuple[torch.Tensor, ...]]) -> None:
+    def use_style_targets(self, targets: Mapping[str, tuple[torch.Tensor, ...]],
+                          side: int) -> None:
         """Take whole-image style targets as computed (blended statistics per layer, e.g.
-        summed tile by tile), and the layer weights that go with them."""
-        self._weigh_layers(targets)
+        summed tile by tile) from style images at most ``side`` px long, and the layer weights
+        that go with them."""
+        self._weigh_layers(targets, side)
         self.style_targets = {name: value[0] if len(value) == 1 else value
                               for name, value in targets.items()}
         self.regions = []
@@ -392,6 +436,11 @@ class PerceptualLoss:
             terms.palette = float(palette.detach())
         terms.total = float(total.detach())
         return total, terms
+
+
+def style_side(images: Sequence[torch.Tensor | None]) -> int:
+    """The longest side of the style images (N, 3, H, W) present."""
+    return max((max(image.shape[-2:]) for image in images if image is not None), default=0)
 
 
 @dataclass

@@ -78,6 +78,12 @@ class TransferOptions:
     style_scale: float | tuple[float, ...] = option(
         1.0, "style image size relative to the content's; one value, or one per style, e.g. "
              "0.5,1", low=0.05, high=8, min_items=1, main=True, label="Style scale")
+    reference_size: int = option(
+        512, "size whose look smaller sizes keep: below it, the style layers that see the "
+             "painting's shapes rather than its strokes (relu4_1, relu5_1) are weighted by the "
+             "painting's area relative to this size, so that a small result keeps as much of "
+             "the scene as a result at this size (docs/look.md); 0 off", low=MIN_SIDE,
+        high=MAX_SIZE, special=0, metavar="PIXELS", label="Reference size (px)")
     style_loss: str = option("gram", "statistic the style loss matches",
                              choices=STYLE_STATISTICS, label="Style statistic")
     preserve_colors: str | None = option(

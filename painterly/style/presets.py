@@ -56,7 +56,7 @@ PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
            "Gatys, Ecker & Bethge 2015, eq. 7 (docs/look.md)",
            {"content_weight": 1.0, "style_weight": 1e3, "tv_weight": 0.0,
             "palette_weight": 0.0, "layer_weights": "equal", "min_size": 256, "coarse_steps": 10,
-            "steps": 70}),
+            "steps": 70, "reference_size": 0}),
     Preset("gatys", "Gatys' own PyTorch notebook: 1e3/N^2 layer weights, L-BFGS, content init, "
            "500 evaluations at one scale",
            "leongatys/PytorchNeuralStyleTransfer (field notes 1.2, 3.5)",
@@ -65,6 +65,7 @@ PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
             "layer_weights": "inverse-channels", "content_layer": "relu4_2",
             "style_layers": DEFAULT_STYLE_LAYERS,
             "init": "content", "optimizer": "lbfgs", "history": 100, "steps": 500,
+            "reference_size": 0,
             "min_size": SINGLE_SCALE, "pooling": "max", "style_loss": "gram"}),
     Preset("johnson", "jcjohnson/neural-style defaults: content 5, style 100, TV 1e-3, Gram/(NM), "
            "noise init, L-BFGS, 1000 evaluations at one scale",
@@ -74,6 +75,7 @@ PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
             "layer_weights": "inverse-channels", "content_layer": "relu4_2",
             "style_layers": DEFAULT_STYLE_LAYERS,
             "init": "noise", "optimizer": "lbfgs", "history": 100, "steps": 1000,
+            "reference_size": 0,
             "min_size": SINGLE_SCALE, "pooling": "max", "style_loss": "gram"}),
 )}
 DEFAULT_PRESET = "painterly"

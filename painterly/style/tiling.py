@@ -38,6 +38,7 @@ from painterly.style.losses import (
     statistic_loss,
     style_layer_gradient,
     style_layer_loss,
+    style_side,
 )
 
 
@@ -210,7 +211,7 @@ class TiledLoss:
         if not self.loss.style_layers:
             return
         statistics = [self._statistics(image) for image in images]
-        self.loss.use_style_targets(blend_statistics(statistics, blend))
+        self.loss.use_style_targets(blend_statistics(statistics, blend), style_side(images))
 
     def set_regions(self, images: Sequence[torch.Tensor | None], guides: torch.Tensor) -> None:
         raise ValueError("tiled evaluation does not support style regions (masks)")

@@ -164,7 +164,8 @@ def plan(content: images.ImageSource, style: images.ImageSource | Sequence[image
                           tv_weight=opts.tv_weight, palette_weight=opts.palette_weight,
                           layer_weights=opts.layer_weights,
                           style_loss=opts.style_loss,
-                          precision=resolve_precision(opts.precision, opts.device))
+                          precision=resolve_precision(opts.precision, opts.device),
+                          reference_size=opts.reference_size or None)
     uses_palette = opts.init == "palette" or opts.palette_weight > 0
     return Plan(opts, prepared, content_image, style_images, regions, rungs, memory_plans, loss,
                 _palette(style_images, opts)

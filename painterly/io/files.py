@@ -8,9 +8,11 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from painterly.errors import UserError
 
 
 @contextlib.contextmanager
@@ -77,3 +79,39 @@ def read_json(path: str | os.PathLike) -> dict | None:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+class InputFiles:
+    """The files a command reads, by identity (device and inode): the one output guard of every
+    writing command. The same file reached through ``..``, a symlink or a hard link is one
+    identity, so an output that would replace any input is found however it is spelled."""
+
+    def __init__(self, paths: Iterable[str | os.PathLike | None] = ()):
+        self._files: dict[tuple[int, int], str] = {}
+        for path in paths:
+            identity = _identity(path)
+            if identity is not None:
+                self._files.setdefault(identity, str(path))
+
+    def replaced_by(self, output: str | os.PathLike) -> str | None:
+        """The input that writing ``output`` would replace, or None."""
+        identity = _identity(output)
+        return None if identity is None else self._files.get(identity)
+
+    def check(self, output: str | os.PathLike) -> None:
+        """UserError when ``output`` is one of the inputs (call it before any long work)."""
+        source = self.replaced_by(output)
+        if source is not None:
+            raise UserError(f"the output {output} is one of the inputs ({source}): the result "
+                            "would replace it; choose another output file")
+
+
+def _identity(path: str | os.PathLike | None) -> tuple[int, int] | None:
+    """(device, inode) of an existing file or folder, following links; None otherwise."""
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError):  # missing, unreadable, or a name with a NUL
+        return None
+    return stat.st_dev, stat.st_ino

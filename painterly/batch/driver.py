@@ -58,7 +58,8 @@ def run_batch(contents: str | Sequence[str], styles: str | Sequence[str] = (), *
         raise UserError(f"output folder is not writable: {outdir}")
     store = JobStore(outdir)
     try:
-        return _Driver(store, plan_jobs(contents, styles, options, hasher=store.hash_file),
+        jobs = plan_jobs(contents, styles, options, hasher=store.hash_file, outdir=outdir)
+        return _Driver(store, jobs,
                        max_attempts=1 + retries, progress=progress).run(
             lambda: make_executor(ray, workers, threads, options or {}))
     finally:
@@ -137,6 +138,11 @@ class _Driver:
             if row is None or row["state"] != "running" or is_dead(row["owner"]):
                 part.unlink(missing_ok=True)
         notes = []
+        rows = sum(len(job.rows) for job in self.jobs.values())
+        if rows:
+            from_rows = sum(1 for job in self.jobs.values() if job.rows)
+            notes.append(f"{rows} manifest row(s): {from_rows} job(s)" + (
+                " (rows asking for the same result share one job)" if from_rows < rows else ""))
         if changed:
             notes.append(f"{changed} job(s) whose inputs or settings changed are done again")
         if taken_over:
@@ -186,14 +192,17 @@ class _Driver:
                 last_beat = time.monotonic()
 
     def _failed(self, output: str, failure: Failure, queue: deque[str]) -> None:
-        state = self.store.fail(output, self.owner, failure.error, retry=failure.retry,
+        rows = self.jobs[output].rows
+        error = failure.error if not rows or failure.error.startswith(rows[0]) else \
+            f"{rows[0]}: {failure.error}"
+        state = self.store.fail(output, self.owner, error, retry=failure.retry,
                                 max_attempts=self.max_attempts)
         if state == "pending":
             queue.append(output)
         else:
             self.finished_now += 1
         self._emit("retry" if state == "pending" else "failed", output,
-                   error=one_line(failure.error))
+                   error=one_line(error))
 
     def _counts(self) -> Counts:
         return Counts(**self.store.counts(planned_only=True))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from painterly.style.options import INIT_CHOICES, TransferOptions
 from painterly.style.presets import apply_preset
 from painterly.style.transfer import check_style_counts
 
-from .inputs import expand_all, is_manifest
+from .inputs import Skip, expand_all, is_manifest
 from .manifest import ManifestRow, read_manifest
+from .outputs import output_key
 
 OUTPUT_SUFFIX = ".png"
 FILE_OPTIONS = ("mask", "init")
@@ -52,6 +54,8 @@ class Job:
     """sha256 over ``inputs`` and ``settings``: the same key means the same result."""
     problem: str | None = None
     """Why the job cannot run (an unreadable input, a bad option), in one line."""
+    rows: tuple[str, ...] = ()
+    """The manifest rows (``manifest.csv:7``) that ask for this job; none for CONTENTS x STYLE."""
 
     def files(self) -> dict[str, str]:
         """The input files by role: ``content``, ``style0``, ``style1``, ..., ``mask``, ``init``."""
@@ -64,15 +68,19 @@ class Job:
 
 def plan_jobs(contents: Sequence[str], styles: Sequence[str] = (),
               options: dict[str, Any] | None = None, *,
-              hasher: FileHasher | None = None) -> list[Job]:
+              hasher: FileHasher | None = None,
+              outdir: str | os.PathLike | None = None) -> list[Job]:
     """The jobs of a batch. ``contents``: image files, folders, glob patterns or manifests;
     ``styles``: the styles of every content image (a job per pair) and of manifest rows that name
     none; ``options``: TransferOptions fields for every job (a manifest row's override them).
     UserError for a command that cannot start (a bad option, nothing found); an unusable item
-    becomes a job with a ``problem`` instead."""
+    (every manifest row, however alike its neighbours) becomes a job with a ``problem`` instead.
+    With ``outdir``, a folder or glob never contributes the batch's own results, and a job whose
+    output would replace one of the batch's inputs is a problem."""
     options = dict(options or {})
     _validated(options)
-    style_files = expand_all(list(styles), "style image") if styles else []
+    skip = None if outdir is None else _results_in(Path(outdir))
+    style_files = expand_all(list(styles), "style image", skip) if styles else []
     rows: list[ManifestRow] = []
     plain: list[str] = []
     for argument in contents:
@@ -82,13 +90,13 @@ def plan_jobs(contents: Sequence[str], styles: Sequence[str] = (),
             plain.append(argument)
     if plain and not style_files:
         raise UserError("give one or more --style images (or a manifest with a style column)")
-    for content in expand_all(plain, "content image") if plain else []:
+    for content in expand_all(plain, "content image", skip) if plain else []:
         rows.extend(ManifestRow(content, content, (style,)) for style in style_files)
     if not rows:
         raise UserError("no jobs: the manifest(s) have no rows")
     hasher = hasher or hash_file
-    jobs = [_job(row, options, tuple(style_files), hasher) for row in rows]
-    return _unique(_named(jobs))
+    jobs = _named([_job(row, options, tuple(style_files), hasher) for row in rows])
+    return _unique(jobs if outdir is None else _guarded(jobs, Path(outdir)))
 
 
 def hash_file(path: Path) -> str:
@@ -145,12 +153,39 @@ def _job(row: ManifestRow, common: dict[str, Any], default_styles: tuple[str, ..
     for name in FILE_OPTIONS:
         if _names_file(name, settings.get(name)):
             settings[name] = "file"  # the file's hash is in the inputs: moving it changes nothing
-    text = canonical_json(settings)
-    identity = canonical_json({"inputs": inputs, "settings": text, "problem": problem,
+    job = dataclasses.replace(job, inputs=inputs, settings=canonical_json(settings),
+                              output=row.output or "",
+                              rows=(row.where,) if row.where != row.content else ())
+    return _with_problem(job, problem)
+
+
+def _with_problem(job: Job, problem: str | None) -> Job:
+    """``job`` with its problem (or none) and the key over its inputs, settings and problem."""
+    identity = canonical_json({"inputs": job.inputs, "settings": job.settings, "problem": problem,
                                "paths": None if problem is None else list(job.files().values())})
-    return dataclasses.replace(job, inputs=inputs, settings=text, problem=problem,
-                               key=hashlib.sha256(identity.encode()).hexdigest(),
-                               output=row.output or "")
+    return dataclasses.replace(job, problem=problem,
+                               key=hashlib.sha256(identity.encode()).hexdigest())
+
+
+def _results_in(outdir: Path) -> Skip:
+    """The batch's own results: files directly in ``outdir`` that carry a job's key."""
+    folder = outdir.resolve()
+    return lambda path: path.resolve().parent == folder and output_key(path) is not None
+
+
+def _guarded(jobs: list[Job], outdir: Path) -> list[Job]:
+    """The output guard: a job whose result would replace any input of the batch (through a
+    manifest's ``output``, ``..``, a link) is a problem, never run."""
+    inputs = images.input_files(name for job in jobs for name in job.files().values())
+    guarded = []
+    for job in jobs:
+        source = inputs.replaced_by(outdir / job.output)
+        if source is not None and job.problem is None:
+            where = f"{job.rows[0]}: " if job.rows else ""
+            job = _with_problem(job, f"{where}the output {job.output} is one of the inputs "
+                                     f"({source}): the result would replace it")
+        guarded.append(job)
+    return guarded
 
 
 def _hash_input(name: str, role: str, hasher: FileHasher) -> tuple[str | None, str | None]:
@@ -190,7 +225,8 @@ def _named(jobs: list[Job]) -> list[Job]:
     named = []
     for job, name in zip(jobs, base, strict=True):
         if counts[name] > 1 and not job.output:
-            where = canonical_json([job.content, list(job.styles), job.options])
+            where = canonical_json([job.content, list(job.styles), job.options,
+                                    *([job.problem] if job.problem else [])])
             digest = hashlib.sha256(where.encode()).hexdigest()[:8]
             name = f"{name[:-len(OUTPUT_SUFFIX)]}-{digest}{OUTPUT_SUFFIX}"
         named.append(dataclasses.replace(job, output=name))
@@ -198,15 +234,18 @@ def _named(jobs: list[Job]) -> list[Job]:
 
 
 def _unique(jobs: list[Job]) -> list[Job]:
-    """The same job listed twice runs once; two different jobs asking for one manifest
-    ``output`` name is the user's error."""
+    """The same job listed twice runs once (it keeps both rows); two different jobs asking for
+    one manifest ``output`` name is the user's error (a row with a problem differs from every
+    other row)."""
     by_name: dict[str, Job] = {}
     for job in jobs:
         other = by_name.get(job.output)
         if other is None:
             by_name[job.output] = job
-        elif (other.content, other.styles, other.options) != (job.content, job.styles,
-                                                              job.options):
+        elif (other.content, other.styles, other.options, other.problem) != (
+                job.content, job.styles, job.options, job.problem):
             raise UserError(f"two different jobs would write {job.output}: give each row its "
                             "own output name")
+        else:
+            by_name[job.output] = dataclasses.replace(other, rows=other.rows + job.rows)
     return list(by_name.values())

@@ -165,7 +165,7 @@ def record_seeds() -> list[bytes]:
 def load_run_record(data: bytes) -> None:
     """Bytes as ``run.json``: parsed, checked, its options checked as a restart requeues them,
     and shown as the API shows it (strict JSON)."""
-    from painterly.web import jsonio
+    from painterly.io import jsonio
     from painterly.web.options import parse_options, parse_reconstruction_options
     from painterly.web.runs import Run
 
@@ -182,7 +182,7 @@ def load_run_record(data: bytes) -> None:
 
 def load_upload_record(data: bytes) -> None:
     """Bytes as ``upload.json``."""
-    from painterly.web import jsonio
+    from painterly.io import jsonio
     from painterly.web.storage import Upload
 
     json.dumps(Upload.from_record(jsonio.loads(data), RUN_ID).as_dict(), allow_nan=False)

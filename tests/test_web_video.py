@@ -125,6 +125,8 @@ def test_video_runs_are_checked_when_submitted(make_client, clip_bytes):
         (start_video(client, clip["id"], {"frame_steps": 9000}), "frame_steps must be at most",
          "frame_steps"),
         (start_video(client, clip["id"], {"start": 2.0}), "leaves no frames", "start"),
+        (start_video(client, clip["id"], {"duration": 1e-9}), "leaves no frames", "duration"),
+        (start_video(client, clip["id"], {"fps": 1e-300}), "fps must be", "fps"),
         (start_video(client, clip["id"], {"fps": 24}), "gives about 12 frames, more than the "
          "10 of a video run", "duration"),
         (start_video(client, photo["id"]), "no such video clip", None),

@@ -28,6 +28,9 @@ LEASE_S = 60.0
 """A job whose lease is this old is taken over by another driver even if its owner cannot be
 checked (another host): well above the heartbeat."""
 
+MAX_RETRIES = 1000
+"""Most further attempts of a failed job (the store counts attempts in a 64-bit integer)."""
+
 ProgressCallback = Callable[[BatchEvent], None]
 
 
@@ -44,8 +47,8 @@ def run_batch(contents: str | Sequence[str], styles: str | Sequence[str] = (), *
     Ray actors; ``threads``: torch threads of each. ``progress`` receives a BatchEvent after every
     change. Ctrl-C (KeyboardInterrupt) ends the run early: the summary says so, running jobs go
     back to pending. UserError for a command that cannot start."""
-    if retries < 0:
-        raise UserError("--retries must be 0 or more")
+    if not 0 <= retries <= MAX_RETRIES:
+        raise UserError(f"--retries must be between 0 and {MAX_RETRIES}, got {retries}")
     if (workers is not None and workers < 1) or (threads is not None and threads < 1):
         raise UserError("--workers and --threads must be at least 1")
     contents = [contents] if isinstance(contents, str) else list(contents)

@@ -16,16 +16,16 @@ from typing import Any
 
 from painterly.errors import UserError
 from painterly.io import images
+from painterly.options import OptionError
 from painterly.style.guides import KEEP_CONTENT
 from painterly.style.options import INIT_CHOICES, TransferOptions
 from painterly.style.presets import apply_preset
 from painterly.style.transfer import check_style_counts
 
 from .inputs import Skip, expand_all, is_manifest
-from .manifest import ManifestRow, read_manifest
+from .manifest import OUTPUT_SUFFIX, ManifestRow, read_manifest
 from .outputs import output_key
 
-OUTPUT_SUFFIX = ".png"
 FILE_OPTIONS = ("mask", "init")
 """Options that name an input image: their files are hashed and sent to the workers like the
 content and style images (``init`` only when it is a path, not ``content``/``noise``)."""
@@ -78,7 +78,7 @@ def plan_jobs(contents: Sequence[str], styles: Sequence[str] = (),
     With ``outdir``, a folder or glob never contributes the batch's own results, and a job whose
     output would replace one of the batch's inputs is a problem."""
     options = dict(options or {})
-    _validated(options)
+    common = _validated(options)
     skip = None if outdir is None else _results_in(Path(outdir))
     style_files = expand_all(list(styles), "style image", skip) if styles else []
     rows: list[ManifestRow] = []
@@ -90,6 +90,13 @@ def plan_jobs(contents: Sequence[str], styles: Sequence[str] = (),
             plain.append(argument)
     if plain and not style_files:
         raise UserError("give one or more --style images (or a manifest with a style column)")
+    if plain:
+        try:
+            check_style_counts(common.style_blend, common.style_scale, 1)
+        except OptionError as error:
+            raise OptionError(error.field, f"{error.message} (each CONTENTS x --style job has "
+                                           "one style image: several per job need a manifest "
+                                           "row)") from None
     for content in expand_all(plain, "content image", skip) if plain else []:
         rows.extend(ManifestRow(content, content, (style,)) for style in style_files)
     if not rows:

@@ -7,12 +7,60 @@ import contextlib
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from painterly.errors import UserError
+
+MAX_NAME_BYTES = 240
+"""Longest file name painterly writes: 255 bytes (the common limit) less the 15 that the atomic
+writer's temporary name (``.NAME.xxxxxxxx.part``) adds."""
+
+
+def name_problem(path: str | os.PathLike) -> str | None:
+    """Why no file can be written under ``path``'s name (a NUL, too long, not encodable), or
+    None: checked before any work, not when the result is written."""
+    text = os.fspath(path)
+    if "\0" in text:
+        return "a file name cannot hold a NUL character"
+    try:
+        size = len(os.fsencode(Path(text).name))
+    except UnicodeEncodeError:
+        return "the name cannot be encoded as a file name"
+    if size > MAX_NAME_BYTES:
+        return f"the file name is {size} bytes long, more than {MAX_NAME_BYTES}"
+    return None
+
+
+def check_name(path: str | os.PathLike) -> None:
+    """UserError naming ``path`` when :func:`name_problem` finds one."""
+    problem = name_problem(path)
+    if problem is not None:
+        raise UserError(f"cannot write {os.fspath(path)!r}: {problem}")
+
+
+def file_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` is no file to read, in words that name what it is ("is a FIFO (named
+    pipe)", "is a device file", "is an empty file", ...), or None for a regular file with bytes
+    in it."""
+    try:
+        mode = os.stat(path)
+    except FileNotFoundError:
+        return "not found"
+    except (OSError, ValueError) as error:
+        return f"cannot be read ({getattr(error, 'strerror', None) or error})"
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a device file"), (stat.S_ISBLK, "a device file"),
+             (stat.S_ISSOCK, "a socket"))
+    for test, kind in kinds:
+        if test(mode.st_mode):
+            return f"is {kind}, not a file"
+    if not stat.S_ISREG(mode.st_mode):
+        return "is not a regular file"
+    return "is an empty file" if mode.st_size == 0 else None
 
 
 @contextlib.contextmanager

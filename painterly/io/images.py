@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from painterly.errors import UserError
 from painterly.examples import example_names, example_path
-from painterly.io.files import InputFiles, atomic_file
+from painterly.io.files import InputFiles, atomic_file, check_name, file_problem
 
 ImageSource = str | os.PathLike | Image.Image
 """A path, the name of a built-in example (``"tubingen"``), or a PIL image."""
@@ -59,10 +59,9 @@ def load_image(source: ImageSource, *, what: str = "image",
         names = ", ".join(example_names())
         hint = f" (built-in examples: {names})" if "/" not in str(source) else ""
         raise UserError(f"{what} not found: {source}{hint}")
-    if path.is_dir():
-        raise UserError(f"{what} is a directory, not an image file: {path}")
-    if path.stat().st_size == 0:
-        raise UserError(f"{what} is an empty file: {path}")
+    problem = file_problem(path)
+    if problem is not None:
+        raise UserError(f"{what} {problem}: {path}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's notes on odd files: not the user's concern
@@ -173,6 +172,7 @@ def check_output_path(path: str | os.PathLike,
                       inputs: Iterable[ImageSource | None] = ()) -> Path:
     """Fail early (before any long work) if ``path`` cannot be written as an image, or if it is
     one of ``inputs`` (the result would replace a photo)."""
+    check_name(path)
     path = Path(path)
     input_files(inputs).check(path)
     if path.suffix.lower() not in OUTPUT_FORMATS:

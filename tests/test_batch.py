@@ -277,3 +277,12 @@ def test_rows_differing_only_in_bad_values_are_each_reported(tmp_path, capsys, s
     assert f"{len(sizes)} manifest row(s): {len(sizes)} job(s)" in out
     for line in range(first, first + len(sizes)):
         assert f": {manifest.name}:{line}: " in out, out
+
+
+def test_a_row_whose_file_is_missing_is_reported_with_its_line(tmp_path):
+    """Found by the batch property test: a missing mask was reported without the row's line."""
+    synthetic_photo(32, 24).save(tmp_path / "photo.png")
+    manifest = tmp_path / "rows.csv"
+    manifest.write_text("content,style,mask\nphoto.png,starry_night,missing.png\n")
+    [job] = plan_jobs([str(manifest)], outdir=tmp_path / "out")
+    assert job.problem.startswith("rows.csv:2: mask image not found")

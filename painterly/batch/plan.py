@@ -144,12 +144,13 @@ def _job(row: ManifestRow, common: dict[str, Any], default_styles: tuple[str, ..
             check_style_counts(validated.style_blend, validated.style_scale, len(styles))
             settings = dataclasses.asdict(validated)
         except UserError as error:
-            problem = f"{row.where}: {error}" if row.where != row.content else str(error)
+            problem = _located(row, str(error))
     inputs: dict[str, Any] = {"styles": []}
     for role, name in job.files().items():
         digest = None
         if problem is None:
             digest, problem = _hash_input(name, role, hasher)
+            problem = problem and _located(row, problem)
         if role.startswith("style"):
             inputs["styles"].append(digest)
         else:
@@ -164,6 +165,12 @@ def _job(row: ManifestRow, common: dict[str, Any], default_styles: tuple[str, ..
                               output=row.output or "",
                               rows=(row.where,) if row.where != row.content else ())
     return _with_problem(job, problem)
+
+
+def _located(row: ManifestRow, problem: str) -> str:
+    """``problem`` with the manifest row's file and line in front (a CONTENTS x STYLE job's
+    message names its files already)."""
+    return problem if row.where == row.content else f"{row.where}: {problem}"
 
 
 def _with_problem(job: Job, problem: str | None) -> Job:

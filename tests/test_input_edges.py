@@ -79,6 +79,13 @@ def test_fifos_and_devices_are_named_as_such(tmp_path, capsys, kind):
     one_line_error(capsys, code, f"content image {expected}")
     code = main(["video", str(path), "starry_night", "-o", str(tmp_path / "o.mp4"), "--quiet"])
     one_line_error(capsys, code, f"input {expected}")
+    code = main(["transfer", "tubingen", "starry_night", "--weights", str(path), "-o",
+                 str(tmp_path / "o.png"), *FAST])
+    one_line_error(capsys, code, f"weights file {expected}")
+    one_line_error(capsys, main(["summary", str(path)]), f"model {expected}")
+    assert main(["batch", str(path), "--style", "starry_night", "-o", str(tmp_path / "out"),
+                 *FAST]) == 3
+    assert f"content image {expected}" in capsys.readouterr().out
 
 
 def test_batch_checks_style_counts_and_retries_before_any_work(tmp_path, capsys):

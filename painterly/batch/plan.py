@@ -16,6 +16,7 @@ from typing import Any
 
 from painterly.errors import UserError
 from painterly.io import images
+from painterly.io.files import file_problem
 from painterly.options import OptionError
 from painterly.style.guides import KEEP_CONTENT
 from painterly.style.options import INIT_CHOICES, TransferOptions
@@ -206,8 +207,9 @@ def _hash_input(name: str, role: str, hasher: FileHasher) -> tuple[str | None, s
     what = "style image" if role.startswith("style") else f"{role} image"
     path = images.resolve_source(name)
     try:
-        if not path.is_file():
-            raise UserError(f"{what} not found: {name}")
+        problem = file_problem(path)
+        if problem is not None:
+            raise UserError(f"{what} {problem}: {name}")
         return hasher(path), None
     except OSError as error:
         return None, f"cannot read {what} {name}: {error.strerror or error}"

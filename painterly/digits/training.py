@@ -23,7 +23,7 @@ from PIL import Image
 from painterly.digits.mnist import Split
 from painterly.errors import UserError
 from painterly.io import images
-from painterly.io.files import atomic_file
+from painterly.io.files import atomic_file, file_problem
 from painterly.nets.digitnet import INPUT_SIZE, DigitNet, DigitNetConfig
 from painterly.nets.layers import ACTIVATIONS, POOLING_KINDS
 from painterly.options import option, validate
@@ -191,8 +191,9 @@ def save_model(model: DigitNet, path: str | Path, options: TrainOptions | None =
 
 
 def _load_payload(path: Path, what: str) -> dict:
-    if not path.is_file():
-        raise UserError(f"{what} not found: {path}")
+    problem = file_problem(path)
+    if problem is not None:
+        raise UserError(f"{what} {problem}: {path}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many kinds for a file that is not its own

@@ -190,8 +190,8 @@ class DataFolder:
             log.warning("painterly: ignoring %s/%s (%s; could not move it aside: %s)",
                         path.parent.name, path.name, reason, error.strerror or error)
             return
-        log.warning("painterly: moved %s/%s aside to %s/%s: %s", path.parent.name, path.name,
-                    DAMAGED, target.name, reason)
+        log.warning("painterly: moved %s/%s aside to %s: %s", path.parent.name, path.name,
+                    target.relative_to(self.root), reason)
 
     def move_links_aside(self, entry: Path) -> None:
         """At start-up: move aside every symbolic link (and FIFO, device, ...) inside a run or

@@ -143,3 +143,11 @@ def test_a_digits_model_with_a_foreign_history_is_one_line(tmp_path, capsys):
     for history in (["not a record"], [{"epoch": 1, "colour": "red"}], 7):
         torch.save(payload | {"history": history}, path)
         one_line_error(capsys, main(["summary", str(path)]), "damaged training history")
+
+
+def test_a_model_name_too_long_is_refused_before_training(tmp_path, capsys):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    code = main(["digits", "train", "--data", str(folder), "--output",
+                 str(tmp_path / ("m" * 240 + ".pt"))])
+    one_line_error(capsys, code, "more than 240")

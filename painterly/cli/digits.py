@@ -14,7 +14,7 @@ from tqdm import tqdm
 from painterly.cli.common import positive_int, say
 from painterly.cli.options import add_option_fields, options_from_args
 from painterly.errors import UserError
-from painterly.io.files import InputFiles
+from painterly.io.files import InputFiles, check_name
 
 MODEL_ENV = "PAINTERLY_DIGITS_MODEL"
 DEFAULT_MODEL = "digits.pt"
@@ -112,6 +112,7 @@ class TrainingBar:
 
 
 def _check_writable(path: Path, inputs: list[Path]) -> None:
+    check_name(path)
     InputFiles(inputs).check(path)
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():

@@ -32,6 +32,7 @@ def one_line_error(capsys, code: int, expected: str) -> None:
     (["--fps", "1e-300"], "--fps must be"),
     (["-o", "x" * 250 + ".mp4"], "more than 240"),
     (["-o", "frames\0.mp4"], "NUL"),
+    (["--style-blend", "1,2"], "--style-blend has 2 weights for 1 style images"),  # property test
 ])
 def test_video_options_and_names_are_refused_before_any_work(tmp_path, capsys, arguments,
                                                              expected):

@@ -25,6 +25,7 @@ from painterly.options import check_known
 from painterly.style.events import Evaluated, Event
 from painterly.style.options import INPUT_FILE_FIELDS, TransferOptions
 from painterly.style.presets import apply_preset
+from painterly.style.transfer import check_style_counts
 from painterly.video import plan, reader, writer
 from painterly.video.events import FrameProgress
 from painterly.video.options import PER_VIDEO, VideoOptions
@@ -78,6 +79,7 @@ def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
     frame_options = apply_preset(frame_fields)
     checked = TransferOptions(**frame_options).validated()
     sources = _style_sources(style)
+    check_style_counts(checked.style_blend, checked.style_scale, len(sources))
     output_path = writer.check_output(output, [input, *sources, *(
         frame_options.get(name) for name in INPUT_FILE_FIELDS)])
     clip = reader.open_clip(input, settings.selection())

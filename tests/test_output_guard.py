@@ -135,7 +135,7 @@ def test_a_batch_into_its_own_contents_folder_never_reads_its_results(tmp_path, 
     folder.mkdir()
     photo(folder)
     for _ in range(2):
-        assert main(["batch", str(folder), str(folder / "*.png"), "--style", "starry_night",
+        assert main(["batch", str(folder), str(folder / "*"), "--style", "starry_night",
                      "-o", str(folder), *FAST]) == 0
     db = sqlite3.connect(folder / "painterly-batch.sqlite")
     assert [row[0] for row in db.execute("SELECT output FROM jobs")] == [

@@ -25,7 +25,7 @@ from painterly.style.transfer import check_style_counts
 
 from .inputs import Skip, expand_all, is_manifest
 from .manifest import OUTPUT_SUFFIX, ManifestRow, read_manifest
-from .outputs import output_key
+from .outputs import is_batch_file
 
 FILE_OPTIONS = ("mask", "init")
 """Options that name an input image: their files are hashed and sent to the workers like the
@@ -183,9 +183,9 @@ def _with_problem(job: Job, problem: str | None) -> Job:
 
 
 def _results_in(outdir: Path) -> Skip:
-    """The batch's own results: files directly in ``outdir`` that carry a job's key."""
+    """The batch's own files: its results, store and temporary files directly in ``outdir``."""
     folder = outdir.resolve()
-    return lambda path: path.resolve().parent == folder and output_key(path) is not None
+    return lambda path: path.resolve().parent == folder and is_batch_file(path)
 
 
 def _guarded(jobs: list[Job], outdir: Path) -> list[Job]:

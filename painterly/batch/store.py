@@ -20,10 +20,10 @@ from pathlib import Path
 
 from painterly.errors import UserError
 
+from .outputs import DATABASE_NAME
 from .owner import is_dead
 from .plan import Job, hash_file
 
-DATABASE_NAME = "painterly-batch.sqlite"
 STATES = ("pending", "running", "done", "failed")
 SCHEMA_VERSION = "1"
 BUSY_TIMEOUT_S = 60.0

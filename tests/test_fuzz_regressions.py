@@ -73,3 +73,20 @@ def test_an_idx_header_with_a_zero_and_huge_dimensions_is_refused():
 
 CRASHED_IDX = bytes.fromhex("00000e09000000033ff00000000000003ff000000000eb5f296e0ddf32fb00003ff0"
                             "0000000000c8")
+
+
+def test_a_clip_whose_codec_ffmpeg_does_not_know_is_refused():
+    """Found by benchmarks/fuzz.py --loader clip: an MP4 whose sample entry names an unknown
+    codec has no codec context, and the message read a field PyAV does not have
+    (AttributeError)."""
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from painterly.video.synthetic import SyntheticClip
+
+    with TemporaryDirectory() as folder:
+        data = SyntheticClip(width=16, height=12).write(Path(folder) / "seed.mp4", 2,
+                                                         fps=8).read_bytes()
+    entry = data.index(b"avc1", data.index(b"stsd"))
+    with pytest.raises(UserError, match="codec is unknown to this FFmpeg build"):
+        TARGETS["clip"].run(data[:entry] + b"zzzz" + data[entry + 4:])

@@ -185,8 +185,7 @@ def _open_video_file(path: Path, selection: Selection, max_pixels: int) -> Clip:
                 raise UserError(f"input has no video stream: {path}")
             stream = container.streams.video[0]
             if stream.codec_context is None:
-                raise UserError(f"input's video codec ({stream.codec_tag or 'unknown'}) cannot "
-                                f"be decoded by this FFmpeg build: {path}")
+                raise UserError(f"input's video codec is unknown to this FFmpeg build: {path}")
             _check_pixels((stream.codec_context.width, stream.codec_context.height),
                           max_pixels, path)
             rate = stream.average_rate or stream.guessed_rate or Fraction(24)

@@ -3,6 +3,7 @@ as they were found: each must now be refused with one clean line."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import pickle
@@ -90,3 +91,20 @@ def test_a_clip_whose_codec_ffmpeg_does_not_know_is_refused():
     entry = data.index(b"avc1", data.index(b"stsd"))
     with pytest.raises(UserError, match="codec is unknown to this FFmpeg build"):
         TARGETS["clip"].run(data[:entry] + b"zzzz" + data[entry + 4:])
+
+
+def test_a_cut_animated_gif_is_refused_as_a_clip():
+    """Found by benchmarks/fuzz.py --loader clip: Pillow's frame count of a GIF cut inside its
+    second frame raises IndexError, which escaped the still-image check (on the command line,
+    and as an HTTP 500 for a web upload)."""
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from painterly.video.synthetic import SyntheticClip
+
+    with TemporaryDirectory() as folder:
+        data = SyntheticClip(width=16, height=12).write(Path(folder) / "seed.gif", 2,
+                                                         fps=8).read_bytes()
+    for cut in range(len(data) * 3 // 4, len(data), 7):
+        with contextlib.suppress(UserError):
+            TARGETS["clip"].run(data[:cut])

@@ -187,3 +187,12 @@ def test_clips_of_every_container_the_page_names_are_taken(make_client, tmp_path
     response = upload_clip(make_client(), data, f"clip{suffix}", "application/octet-stream")
     assert response.status_code == 201, response.json()
     assert (response.json()["frames"], response.json()["width"]) == (3, 48)
+
+
+def test_a_gif_cut_inside_a_frame_is_a_400_not_a_500(make_client, tmp_path):
+    """Found by the clip fuzz target: Pillow's frame count raised IndexError (an HTTP 500)."""
+    client = make_client()
+    data = SyntheticClip(width=16, height=12).write(tmp_path / "seed.gif", 2, fps=8).read_bytes()
+    for cut in range(len(data) * 3 // 4, len(data), 3):
+        response = upload_clip(client, data[:cut], "cut.gif")
+        assert response.status_code in (201, 400), (cut, response.text)

@@ -292,7 +292,13 @@ def _reason(error: Exception) -> str:
 def _pixels(frame: object) -> np.ndarray:
     if isinstance(frame, Image.Image):
         return np.asarray(frame.convert("RGB"))
-    pixels = frame.to_ndarray(format="rgb24")
+    import av
+
+    try:
+        pixels = frame.to_ndarray(format="rgb24")
+    except av.error.FFmpegError as error:  # a frame FFmpeg decoded but cannot convert
+        raise UserError(f"the video has a frame FFmpeg cannot convert to RGB "
+                        f"({_reason(error)})") from None
     turns = round(getattr(frame, "rotation", 0) / 90) % 4  # counterclockwise, as displayed
     return np.ascontiguousarray(np.rot90(pixels, turns)) if turns else pixels
 

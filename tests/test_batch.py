@@ -286,3 +286,17 @@ def test_a_row_whose_file_is_missing_is_reported_with_its_line(tmp_path):
     manifest.write_text("content,style,mask\nphoto.png,starry_night,missing.png\n")
     [job] = plan_jobs([str(manifest)], outdir=tmp_path / "out")
     assert job.problem.startswith("rows.csv:2: mask image not found")
+
+
+def test_a_default_output_name_too_long_is_a_row_problem_before_any_work(tmp_path):
+    styles = []
+    for index in range(5):
+        styles.append(tmp_path / f"{'painting' * 8}{index}.png")
+        synthetic_photo(16, 16).save(styles[-1])
+    synthetic_photo(32, 24).save(tmp_path / f"{'photo' * 12}.png")
+    manifest = tmp_path / "rows.jsonl"
+    manifest.write_text(json.dumps({"content": f"{'photo' * 12}.png",
+                                    "styles": [path.name for path in styles]}) + "\n")
+    [job] = plan_jobs([str(manifest)], outdir=tmp_path / "out")
+    assert job.problem.startswith("rows.jsonl:1: the file name is") and "more than 240" in \
+        job.problem

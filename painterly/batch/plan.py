@@ -16,7 +16,7 @@ from typing import Any
 
 from painterly.errors import UserError
 from painterly.io import images
-from painterly.io.files import file_problem
+from painterly.io.files import file_problem, name_problem
 from painterly.options import OptionError
 from painterly.style.guides import KEEP_CONTENT
 from painterly.style.options import INIT_CHOICES, TransferOptions
@@ -190,15 +190,18 @@ def _results_in(outdir: Path) -> Skip:
 
 def _guarded(jobs: list[Job], outdir: Path) -> list[Job]:
     """The output guard: a job whose result would replace any input of the batch (through a
-    manifest's ``output``, ``..``, a link) is a problem, never run."""
+    manifest's ``output``, ``..``, a link), or whose output name no file can have (several long
+    style names), is a problem, never run."""
     inputs = images.input_files(name for job in jobs for name in job.files().values())
     guarded = []
     for job in jobs:
         source = inputs.replaced_by(outdir / job.output)
-        if source is not None and job.problem is None:
+        trouble = name_problem(job.output) if source is None else \
+            f"the output {job.output} is one of the inputs ({source}): the result would " \
+            "replace it"
+        if trouble is not None and job.problem is None:
             where = f"{job.rows[0]}: " if job.rows else ""
-            job = _with_problem(job, f"{where}the output {job.output} is one of the inputs "
-                                     f"({source}): the result would replace it")
+            job = _with_problem(job, f"{where}{trouble}")
         guarded.append(job)
     return guarded
 

@@ -165,7 +165,7 @@ def record_seeds() -> list[bytes]:
 def load_run_record(data: bytes) -> None:
     """Bytes as ``run.json``: parsed, checked, its options checked as a restart requeues them,
     and shown as the API shows it (strict JSON)."""
-    from painterly.web import jsonio
+    from painterly.io import jsonio
     from painterly.web.options import parse_options, parse_reconstruction_options
     from painterly.web.runs import Run
 
@@ -182,7 +182,7 @@ def load_run_record(data: bytes) -> None:
 
 def load_upload_record(data: bytes) -> None:
     """Bytes as ``upload.json``."""
-    from painterly.web import jsonio
+    from painterly.io import jsonio
     from painterly.web.storage import Upload
 
     json.dumps(Upload.from_record(jsonio.loads(data), RUN_ID).as_dict(), allow_nan=False)
@@ -248,6 +248,51 @@ async def _call(app, path: str, kind: bytes, body: bytes) -> int:
     return status[0]
 
 
+# batch manifests and video clips ---------------------------------------------------------------
+@functools.cache
+def manifest_seeds() -> list[bytes]:
+    return [b"content,style,output,size\nphoto.png,starry_night;the_scream,a,64\n"
+            b"photo.png,,b.png,nan\n,starry_night,,\n",
+            b'{"content": "photo.png", "styles": ["starry_night"], "style_blend": [1]}\n'
+            b'{"content": "photo.png", "style": "starry_night", "output": "x", "size": 1e400}\n'
+            b'[1, 2]\n{"content": 3}\n']
+
+
+def plan_manifest(data: bytes) -> None:
+    """Bytes as a CSV manifest (byte 0 even) or a JSON-lines one, planned into jobs as a batch
+    into a scratch OUTDIR plans them (files hashed by name, not read)."""
+    from painterly.batch import plan_jobs
+
+    suffix = ".jsonl" if data[:1] == b"{" or (data and data[0] % 2) else ".csv"
+    manifest = _as_file(data, f"rows{suffix}")
+    for job in plan_jobs([str(manifest)], ["starry_night"], {"size": 32}, outdir=SCRATCH,
+                         hasher=lambda path: path.name):
+        json.dumps(job.options, allow_nan=False, default=str)
+
+
+@functools.cache
+def clip_seeds() -> list[bytes]:
+    from painterly.video.synthetic import SyntheticClip
+
+    clip = SyntheticClip(width=16, height=12)
+    folder = Path(tempfile.mkdtemp(prefix="painterly-clip-seeds-"))
+    return [clip.write(folder / f"seed{suffix}", 2, fps=8).read_bytes()
+            for suffix in (".mp4", ".gif", ".webm")]
+
+
+def open_clip(data: bytes) -> None:
+    """Bytes as a video file: opened (every frame surveyed, the pixel cap checked), then its
+    first frame decoded."""
+    from painterly.video.reader import open_clip as open_video
+
+    clip = open_video(_as_file(data, "clip.bin"), max_pixels=MAX_FUZZ_PIXELS)
+    frames = clip.frames()
+    try:
+        next(frames)
+    finally:
+        frames.close()
+
+
 TARGETS = {target.name: target for target in (
     Target("image", load_image, image_seeds),
     Target("mask", load_mask, image_seeds),
@@ -258,5 +303,7 @@ TARGETS = {target.name: target for target in (
     Target("run-record", load_run_record, record_seeds, (ValueError,)),
     Target("upload-record", load_upload_record, record_seeds, (ValueError,)),
     Target("request", post_request, body_seeds),
+    Target("manifest", plan_manifest, manifest_seeds),
+    Target("clip", open_clip, clip_seeds),
 )}
 """Every loader of untrusted bytes, by name."""

@@ -253,3 +253,50 @@ def test_the_default_layout_is_a_process_per_core_capped_by_memory():
     assert default_layout(16, 512, "cpu", available=5 * gib) == (2, 8)
     assert default_layout(16, 512, "cpu", available=4 * gib) == (1, 16)
     assert default_layout(4, 4096, "cpu", available=1 * gib) == (1, 4)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_rows_differing_only_in_bad_values_are_each_reported(tmp_path, capsys, suffix):
+    """No row is dropped: rows that differ only in a bad value are each a reported problem with
+    its line (the planner used to merge the alike ones first), the summary counts the rows."""
+    synthetic_photo(300, 40).save(tmp_path / "wide.png")
+    sizes = ['32', '"abc"', 'NaN', '"-inf"'] if suffix == ".jsonl" else \
+        ["32", "abc", "nan", "-inf", "1e999"]
+    manifest = tmp_path / f"rows{suffix}"
+    if suffix == ".jsonl":
+        manifest.write_text("".join(f'{{"content": "wide.png", "style": "starry_night", '
+                                    f'"size": {size}}}\n' for size in sizes))
+    else:
+        manifest.write_text("content,style,size\n" + "".join(
+            f"wide.png,starry_night,{size}\n" for size in sizes))
+    first = 1 if suffix == ".jsonl" else 2
+    assert main(["batch", str(manifest), "-o", str(tmp_path / "out"), "--quiet",
+                 *TINY_ARGS]) == 3
+    out = capsys.readouterr().out
+    assert f"0 of {len(sizes)} jobs done" in out
+    assert f"{len(sizes)} manifest row(s): {len(sizes)} job(s)" in out
+    for line in range(first, first + len(sizes)):
+        assert f": {manifest.name}:{line}: " in out, out
+
+
+def test_a_row_whose_file_is_missing_is_reported_with_its_line(tmp_path):
+    """Found by the batch property test: a missing mask was reported without the row's line."""
+    synthetic_photo(32, 24).save(tmp_path / "photo.png")
+    manifest = tmp_path / "rows.csv"
+    manifest.write_text("content,style,mask\nphoto.png,starry_night,missing.png\n")
+    [job] = plan_jobs([str(manifest)], outdir=tmp_path / "out")
+    assert job.problem.startswith("rows.csv:2: mask image not found")
+
+
+def test_a_default_output_name_too_long_is_a_row_problem_before_any_work(tmp_path):
+    styles = []
+    for index in range(5):
+        styles.append(tmp_path / f"{'painting' * 8}{index}.png")
+        synthetic_photo(16, 16).save(styles[-1])
+    synthetic_photo(32, 24).save(tmp_path / f"{'photo' * 12}.png")
+    manifest = tmp_path / "rows.jsonl"
+    manifest.write_text(json.dumps({"content": f"{'photo' * 12}.png",
+                                    "styles": [path.name for path in styles]}) + "\n")
+    [job] = plan_jobs([str(manifest)], outdir=tmp_path / "out")
+    assert job.problem.startswith("rows.jsonl:1: the file name is") and "more than 240" in \
+        job.problem

@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.fuzz,
               pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")]
 
 EXAMPLES = {"image": 250, "mask": 250, "init": 250, "idx": 400, "gz": 400, "weights": 300,
-            "run-record": 2000, "upload-record": 2000, "request": 1000}
+            "run-record": 2000, "upload-record": 2000, "request": 1000, "manifest": 1000,
+            "clip": 200}
 """Inputs per target in the test suite (about 3-5 s each on one core)."""
 
 EDITS = st.lists(st.tuples(st.sampled_from(("set", "insert", "delete", "cut")),

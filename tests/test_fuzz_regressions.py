@@ -3,6 +3,7 @@ as they were found: each must now be refused with one clean line."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import pickle
@@ -73,3 +74,64 @@ def test_an_idx_header_with_a_zero_and_huge_dimensions_is_refused():
 
 CRASHED_IDX = bytes.fromhex("00000e09000000033ff00000000000003ff000000000eb5f296e0ddf32fb00003ff0"
                             "0000000000c8")
+
+
+def test_a_clip_whose_codec_ffmpeg_does_not_know_is_refused():
+    """Found by benchmarks/fuzz.py --loader clip: an MP4 whose sample entry names an unknown
+    codec has no codec context, and the message read a field PyAV does not have
+    (AttributeError)."""
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from painterly.video.synthetic import SyntheticClip
+
+    with TemporaryDirectory() as folder:
+        data = SyntheticClip(width=16, height=12).write(Path(folder) / "seed.mp4", 2,
+                                                         fps=8).read_bytes()
+    entry = data.index(b"avc1", data.index(b"stsd"))
+    with pytest.raises(UserError, match="codec is unknown to this FFmpeg build"):
+        TARGETS["clip"].run(data[:entry] + b"zzzz" + data[entry + 4:])
+
+
+def test_a_cut_animated_gif_is_refused_as_a_clip():
+    """Found by benchmarks/fuzz.py --loader clip: Pillow's frame count of a GIF cut inside its
+    second frame raises IndexError, which escaped the still-image check (on the command line,
+    and as an HTTP 500 for a web upload)."""
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from painterly.video.synthetic import SyntheticClip
+
+    with TemporaryDirectory() as folder:
+        data = SyntheticClip(width=16, height=12).write(Path(folder) / "seed.gif", 2,
+                                                         fps=8).read_bytes()
+    for cut in range(len(data) * 3 // 4, len(data), 7):
+        with contextlib.suppress(UserError):
+            TARGETS["clip"].run(data[:cut])
+
+
+WEBM_FRAME_FFMPEG_CANNOT_CONVERT = (  # zlib, then base64: 846 bytes as found
+    "eNqTcr2/eL5TWyOj03cg/tTI4vS5kcOpqaU8NSnXqb2Ryam1kUkiuCGdkQEEmEUFfWeX7PLd3R28ukXUc2Va8JrG"
+    "hRCeWMi6bCDvhu/uHiBPKORwevCaJkZpCFcmeDdQsonp/xuIOQyRDLQCIFdt0rq+sZnfycG3odcnsSzNzEjPEIgM"
+    "jMMdUfkunR0O+Q5gbSDn71sHdZ3p9UbG4qMdjfJr8gOKwh/PaWRQ2jqnuTQvpaORoa01LD4swLK5kVH5cXMLe3Gk"
+    "w4O2DY0Cuxp5QH6+UVy8IPlAQ/qJWa6L2139nP1dXINc2lFtLS7elHygOxlhfvqJha6LO1xCgxxDPP39XNonGxhY"
+    "gZGekakBBDDIO28rdWx83siw2NGgkYGhocmz2ekAwweGbQwWKjISfAwMBgkMDAL7//89ZHNhvcbMhgd3i9YesZ/8"
+    "yeN5q+fsItP783bqxj5dJ+Rt11Ody5Mwo41j09akAMUd3lwPSxel6E26VWNcWmjV77f5d5P28Tl6tle/ih+LcJPc"
+    "uv5b8wL3jvm8B+6F6J3P7+GaVlgml9o9s2LhMraud7y3Uk792xv8rDrm+Db34O0/Aw4903gtvsLsNAtDc/yv0q2d"
+    "Hn8ua4fNfD1rmwrjnz3Sn4XiNm7Y////f3uHy/7KDv8fPz2Qltd8kzXWq/5wzk+n//rdUmH6glYCV1I3tle8Xzbv"
+    "jmpqh5fUUank+ifm8b1tHe/////H4HzOS4zR8dvWo+v5rBL3/1t+Z53n1YolCyL+d5VPcUx4ejX5cLHfkjevDNYy"
+    "eJ258qewf/vp5wuO7XO4vcHwfwbD4pONDLUMbQwOk+YwuAFTswIDQ+EnNqY1exWPFy2/0q967cfB2l8OZ8Kd2ufn"
+    "8t+e8mWHX93iS3qyEx2VWbnSPadxXk79GJK7VfjL3yMOoBQ9cXf/5kaG7V3AnPOxibHiQyMzAMdWSo8="
+)
+
+
+def test_a_frame_ffmpeg_cannot_convert_is_refused():
+    """Found by benchmarks/fuzz.py --loader clip after 45,677 inputs: a mutated WebM whose
+    frame decodes but cannot be converted to RGB (av.error.OSError from the reformatter) escaped
+    as an internal error while the frames were read."""
+    import base64
+    import zlib
+
+    data = zlib.decompress(base64.b64decode(WEBM_FRAME_FFMPEG_CANNOT_CONVERT))
+    with pytest.raises(UserError, match="cannot convert to RGB"):
+        TARGETS["clip"].run(data)

@@ -6,7 +6,13 @@ steps) or is refused by the face's clean path naming the field: ``UserError`` (a
 line, HTTP 400 with the field on the web. Never an internal error, never a hang (each case has a
 time limit).
 
-``PAINTERLY_PROPERTY_EXAMPLES`` (default 40) sets the cases per face and field group.
+``video`` (its own fields and the per-frame transfer fields, on a 2-frame clip) and ``batch``
+(every transfer field as a manifest row's value, in JSON lines or CSV) are faces too: a video
+case runs or is refused with exit code 2 naming the flag; a batch row is a job that runs or a
+reported row (its line named, exit code 3).
+
+``PAINTERLY_PROPERTY_EXAMPLES`` (default 40) sets the cases per face and field group (half as
+many for video and batch, whose cases start processes or run every frame).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from hypothesis import strategies as st
 from painterly.errors import UserError
 from painterly.options import Field, OptionError, fields_of
 from painterly.style.options import TransferOptions
+from painterly.video.options import PER_VIDEO, VideoOptions
 from tests.conftest import synthetic_painting, synthetic_photo
 
 pytestmark = [pytest.mark.fuzz,
@@ -42,13 +49,22 @@ WEB_BASE = BASE | {"size": 48, "min_size": 48}
 """The web face's base run, on the built-in 4:3 Tübingen photo: 48 px keeps its short side at the
 32 px the deepest layer (pool5) needs, so a refusal is the varied field's, not the base size's."""
 CAPS = {"size": 32, "min_size": 32, "steps": 2, "coarse_steps": 2, "history": 8,
-        "time_budget": 3.0, "max_memory": 64.0, "tile_size": 256}
+        "time_budget": 3.0, "max_memory": 64.0, "tile_size": 256, "first_frame_steps": 2,
+        "frame_steps": 2}
 """Largest valid value generated: a case must stay tiny."""
-ENDLESS = {"steps", "coarse_steps", "time_budget"}
+ENDLESS = {"steps", "coarse_steps", "time_budget", "first_frame_steps", "frame_steps"}
 """Fields where a huge valid value is a long run by request, not a fault: not generated huge."""
 HUGE = "99999999999999999999999"
 """A 23-digit number as typed on the command line (kept away from ENDLESS fields)."""
 FIELDS = {item.name: item for item in fields_of(TransferOptions)}
+VIDEO_FIELDS = {item.name: item for item in fields_of(VideoOptions) if item.name != "ray"} | {
+    name: item for name, item in FIELDS.items() if name not in PER_VIDEO}
+"""A video's fields (not --ray: no cluster here) and the per-frame transfer fields."""
+VIDEO_BASE = {"size": 32, "min_size": 32, "first_frame_steps": 1, "frame_steps": 1}
+SELECTION = {"start", "duration", "frames", "fps"}
+"""Fields that choose the frames: a valid choice may leave none ("no frames in the selected
+part"), which is the clean refusal of that choice."""
+HALF = max(1, EXAMPLES // 2)
 FILE_FIELDS = {"mask", "init", "weights"}
 NAN, INF = math.nan, math.inf
 
@@ -121,13 +137,14 @@ def images_folder(tmp_path_factory) -> Path:
     return folder
 
 
-def settings_strategy(folder: Path) -> st.SearchStrategy[tuple[str, dict]]:
+def settings_strategy(folder: Path, fields: dict[str, Field] = FIELDS,
+                      ) -> st.SearchStrategy[tuple[str, dict]]:
     """One field given a generated value (sometimes with a second one), over the tiny base."""
     def for_field(name: str) -> st.SearchStrategy[Any]:
-        item = FIELDS[name]
+        item = fields[name]
         return file_values(item, folder) if name in FILE_FIELDS else values(item)
 
-    names = sorted(FIELDS)
+    names = sorted(fields)
     return st.sampled_from(names).flatmap(lambda name: st.tuples(
         st.just(name), for_field(name),
         st.sampled_from(names).flatmap(lambda other: st.tuples(st.just(other),
@@ -157,7 +174,7 @@ def names_a_given_field(error: UserError, given: dict) -> bool:
     return any(name in str(error) or FIELDS[name].flag in str(error) for name in given)
 
 
-CASES = {"api": 0, "cli": 0, "web": 0}
+CASES = {"api": 0, "cli": 0, "web": 0, "video": 0, "batch": 0}
 """Cases generated per face (printed at the end of the session with -s)."""
 
 
@@ -196,43 +213,121 @@ def cli_text(value: Any) -> str | None:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def test_every_field_through_the_command_line(images_folder, capsys):
+def cli_arguments(given: dict, base: dict, fields: dict[str, Field], raw: str,
+                  typed: bool) -> list[str]:
+    """The flags a user would type for ``base | given`` (``raw`` text instead of a given value
+    unless ``typed``)."""
+    arguments = []
+    for name, value in (base | given).items():
+        item = fields[name]
+        text = cli_text(value) if typed or name not in given or (
+            name in ENDLESS and raw == HUGE) else raw  # a huge budget runs that long
+        if item.kinds == ("bool",):
+            if value is True:
+                arguments.append(item.flag)
+            continue
+        if text is not None:
+            arguments += [f"{item.flag}={text}"]
+    return arguments
+
+
+def run_cli(arguments: list[str], capsys) -> tuple[int, str, str]:
+    """(exit code, stderr, stdout) of ``painterly ARGUMENTS`` here, within the time limit."""
     from painterly.cli import main
 
+    with time_limit(CASE_SECONDS), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            code = main(arguments)
+        except SystemExit as exit:  # argparse's own refusals
+            code = exit.code
+    captured = capsys.readouterr()
+    return code, captured.err, captured.out
+
+
+RAW = st.sampled_from(["", "x", "1e400", "-0", HUGE, "0x10", "nan"])
+
+
+def test_every_field_through_the_command_line(images_folder, capsys):
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(settings_strategy(images_folder),
-           st.sampled_from(["", "x", "1e400", "-0", HUGE, "0x10", "nan"]),
-           st.booleans())
+    @given(settings_strategy(images_folder), RAW, st.booleans())
     def check(case: tuple[str, dict], raw: str, typed: bool) -> None:
         CASES["cli"] += 1
         _, given = case
-        arguments = []
-        for name, value in (BASE | given).items():
-            item = FIELDS[name]
-            text = cli_text(value) if typed or name not in given or (
-                name in ENDLESS and raw == HUGE) else raw  # a huge budget runs that long
-            if item.kinds == ("bool",):
-                if value is True:
-                    arguments.append(item.flag)
-                continue
-            if text is not None:
-                arguments += [f"{item.flag}={text}"]
-        output = images_folder / "out.png"
-        with time_limit(CASE_SECONDS), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                code = main(["transfer", str(images_folder / "photo.png"),
-                             str(images_folder / "painting.png"), "-o", str(output), "--quiet",
-                             *arguments])
-            except SystemExit as exit:  # argparse's own refusals
-                code = exit.code
-        err = capsys.readouterr().err
+        arguments = cli_arguments(given, BASE, FIELDS, raw, typed)
+        code, err, _ = run_cli(["transfer", str(images_folder / "photo.png"),
+                             str(images_folder / "painting.png"), "-o",
+                             str(images_folder / "out.png"), "--quiet", *arguments], capsys)
         assert code in (0, 2), f"{arguments}: exit {code}: {err}"
         if code == 2:
             assert err.count("\n") == 1 and "internal error" not in err
             assert any(FIELDS[name].flag in err or name in err for name in given), \
                 f"{arguments}: {err}"
+
+    check()
+
+
+def test_every_field_through_the_video_command(images_folder, capsys, tmp_path_factory):
+    from painterly.video.synthetic import SyntheticClip
+
+    folder = tmp_path_factory.mktemp("video")
+    clip = SyntheticClip(width=32, height=24).write(folder / "clip.mp4", 2, fps=8)
+
+    @settings(max_examples=HALF, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(settings_strategy(images_folder, VIDEO_FIELDS), RAW, st.booleans())
+    def check(case: tuple[str, dict], raw: str, typed: bool) -> None:
+        CASES["video"] += 1
+        _, given = case
+        base = dict(VIDEO_BASE)
+        if not SELECTION & set(given) - {"fps"}:
+            base["frames"] = "0:2"  # a high --fps would otherwise make many frames
+        given = {name: value for name, value in given.items() if name != "work_dir"}
+        arguments = cli_arguments(given, base, VIDEO_FIELDS, raw, typed)
+        code, err, _ = run_cli(["video", str(clip), str(images_folder / "painting.png"), "-o",
+                             str(folder / "out.mp4"), "--work-dir", str(folder / "work"),
+                             "--quiet", *arguments], capsys)
+        assert code in (0, 2), f"{arguments}: exit {code}: {err}"
+        if code == 2:
+            assert err.count("\n") == 1 and "internal error" not in err
+            assert any(VIDEO_FIELDS[name].flag in err or name in err for name in given | base) \
+                or (SELECTION & set(given) and "no frames" in err), f"{arguments}: {err}"
+
+    check()
+
+
+def test_every_field_through_a_batch_manifest(images_folder, capsys, tmp_path_factory):
+    import json
+
+    folder = tmp_path_factory.mktemp("batch")
+    base = {"size": 32, "steps": 1, "coarse_steps": 0, "min_size": 32}
+
+    @settings(max_examples=HALF, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(settings_strategy(images_folder), st.booleans())
+    def check(case: tuple[str, dict], csv: bool) -> None:
+        CASES["batch"] += 1
+        _, given = case
+        row = {"content": str(images_folder / "photo.png"),
+               "style": str(images_folder / "painting.png")} | base | given
+        if csv:
+            manifest = folder / "rows.csv"
+            cells = [(name, cli_text(value)) for name, value in row.items()]
+            manifest.write_text(",".join(name for name, _ in cells) + "\n" + ",".join(
+                json.dumps(text) if text and ("," in text or '"' in text) else (text or "")
+                for _, text in cells) + "\n")
+        else:
+            manifest = folder / "rows.jsonl"
+            manifest.write_text(json.dumps(row, default=list) + "\n")
+        outdir = folder / f"out{CASES['batch']}"
+        code, err, out = run_cli(["batch", str(manifest), "-o", str(outdir), "--workers", "1",
+                                  "--threads", "1", "--quiet", "--retries", "0"], capsys)
+        assert code in (0, 3), f"{row}: exit {code}: {err}"
+        assert "internal error" not in err + out and "Traceback" not in err + out
+        if code == 3:
+            failures = [line for line in out.splitlines() if line.startswith("failed: ")]
+            assert failures and all(f"{manifest.name}:" in line for line in failures), out
 
     check()
 

@@ -251,3 +251,39 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_2_before_serving(tmp_path, ca
     assert "serving" not in out
     assert err.count("\n") == 1 and f"127.0.0.1:{port}" in err and "in use" in err
     assert not (tmp_path / "d").exists()
+
+
+def test_links_in_run_and_upload_folders_are_moved_aside_and_never_served(tmp_path, caplog):
+    data = tmp_path / "data"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the web")
+    with client_for(tmp_path) as client:
+        photo = upload(client, png_bytes(synthetic_photo(16, 16))).json()["id"]
+    run = data / "runs" / RUN_ID
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps(good_run()))
+    (run / "result.png").symlink_to(secret)
+    (data / "uploads" / photo / "notes.txt").symlink_to(secret)
+    with caplog.at_level(logging.WARNING, "painterly.web"), client_for(tmp_path) as client:
+        assert [item["id"] for item in client.get("/api/runs").json()] == [RUN_ID]
+        assert client.get(f"/api/runs/{RUN_ID}/result.png").status_code == 404
+        assert [item["id"] for item in client.get("/api/uploads").json()] == [photo]
+        (run / "current.png").symlink_to(secret)  # planted while serving: not served either
+        assert client.get(f"/api/runs/{RUN_ID}/current.png").status_code == 404
+    moved = sorted(path.name for path in (data / "damaged").iterdir())
+    assert moved == sorted([f"{photo}-notes.txt", f"{RUN_ID}-result.png"])
+    assert secret.read_text() == "not for the web"
+
+
+@pytest.mark.parametrize("entry", ["runs", "uploads", "video-work", "damaged"])
+def test_a_file_where_a_folder_belongs_is_moved_aside_and_the_server_starts(tmp_path, entry):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / entry).write_text("a file, not a folder")
+    with client_for(tmp_path) as client:
+        assert client.get("/api/runs").json() == []
+        assert upload(client, png_bytes(synthetic_photo(16, 16))).status_code == 201
+    assert not (data / entry).is_file()
+    kept = [path for path in data.rglob("*") if path.is_file() and path.suffix != ".png"
+            and path.read_text(errors="replace") == "a file, not a folder"]
+    assert len(kept) == 1  # moved aside, not deleted

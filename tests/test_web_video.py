@@ -125,6 +125,8 @@ def test_video_runs_are_checked_when_submitted(make_client, clip_bytes):
         (start_video(client, clip["id"], {"frame_steps": 9000}), "frame_steps must be at most",
          "frame_steps"),
         (start_video(client, clip["id"], {"start": 2.0}), "leaves no frames", "start"),
+        (start_video(client, clip["id"], {"duration": 1e-9}), "leaves no frames", "duration"),
+        (start_video(client, clip["id"], {"fps": 1e-300}), "fps must be", "fps"),
         (start_video(client, clip["id"], {"fps": 24}), "gives about 12 frames, more than the "
          "10 of a video run", "duration"),
         (start_video(client, photo["id"]), "no such video clip", None),
@@ -185,3 +187,12 @@ def test_clips_of_every_container_the_page_names_are_taken(make_client, tmp_path
     response = upload_clip(make_client(), data, f"clip{suffix}", "application/octet-stream")
     assert response.status_code == 201, response.json()
     assert (response.json()["frames"], response.json()["width"]) == (3, 48)
+
+
+def test_a_gif_cut_inside_a_frame_is_a_400_not_a_500(make_client, tmp_path):
+    """Found by the clip fuzz target: Pillow's frame count raised IndexError (an HTTP 500)."""
+    client = make_client()
+    data = SyntheticClip(width=16, height=12).write(tmp_path / "seed.gif", 2, fps=8).read_bytes()
+    for cut in range(len(data) * 3 // 4, len(data), 3):
+        response = upload_clip(client, data[:cut], "cut.gif")
+        assert response.status_code in (201, 400), (cut, response.text)

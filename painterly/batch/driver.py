@@ -28,6 +28,9 @@ LEASE_S = 60.0
 """A job whose lease is this old is taken over by another driver even if its owner cannot be
 checked (another host): well above the heartbeat."""
 
+MAX_RETRIES = 1000
+"""Most further attempts of a failed job (the store counts attempts in a 64-bit integer)."""
+
 ProgressCallback = Callable[[BatchEvent], None]
 
 
@@ -44,8 +47,8 @@ def run_batch(contents: str | Sequence[str], styles: str | Sequence[str] = (), *
     Ray actors; ``threads``: torch threads of each. ``progress`` receives a BatchEvent after every
     change. Ctrl-C (KeyboardInterrupt) ends the run early: the summary says so, running jobs go
     back to pending. UserError for a command that cannot start."""
-    if retries < 0:
-        raise UserError("--retries must be 0 or more")
+    if not 0 <= retries <= MAX_RETRIES:
+        raise UserError(f"--retries must be between 0 and {MAX_RETRIES}, got {retries}")
     if (workers is not None and workers < 1) or (threads is not None and threads < 1):
         raise UserError("--workers and --threads must be at least 1")
     contents = [contents] if isinstance(contents, str) else list(contents)
@@ -58,7 +61,8 @@ def run_batch(contents: str | Sequence[str], styles: str | Sequence[str] = (), *
         raise UserError(f"output folder is not writable: {outdir}")
     store = JobStore(outdir)
     try:
-        return _Driver(store, plan_jobs(contents, styles, options, hasher=store.hash_file),
+        jobs = plan_jobs(contents, styles, options, hasher=store.hash_file, outdir=outdir)
+        return _Driver(store, jobs,
                        max_attempts=1 + retries, progress=progress).run(
             lambda: make_executor(ray, workers, threads, options or {}))
     finally:
@@ -137,6 +141,11 @@ class _Driver:
             if row is None or row["state"] != "running" or is_dead(row["owner"]):
                 part.unlink(missing_ok=True)
         notes = []
+        rows = sum(len(job.rows) for job in self.jobs.values())
+        if rows:
+            from_rows = sum(1 for job in self.jobs.values() if job.rows)
+            notes.append(f"{rows} manifest row(s): {from_rows} job(s)" + (
+                " (rows asking for the same result share one job)" if from_rows < rows else ""))
         if changed:
             notes.append(f"{changed} job(s) whose inputs or settings changed are done again")
         if taken_over:
@@ -186,14 +195,17 @@ class _Driver:
                 last_beat = time.monotonic()
 
     def _failed(self, output: str, failure: Failure, queue: deque[str]) -> None:
-        state = self.store.fail(output, self.owner, failure.error, retry=failure.retry,
+        rows = self.jobs[output].rows
+        error = failure.error if not rows or failure.error.startswith(rows[0]) else \
+            f"{rows[0]}: {failure.error}"
+        state = self.store.fail(output, self.owner, error, retry=failure.retry,
                                 max_attempts=self.max_attempts)
         if state == "pending":
             queue.append(output)
         else:
             self.finished_now += 1
         self._emit("retry" if state == "pending" else "failed", output,
-                   error=one_line(failure.error))
+                   error=one_line(error))
 
     def _counts(self) -> Counts:
         return Counts(**self.store.counts(planned_only=True))

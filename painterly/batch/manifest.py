@@ -8,7 +8,6 @@ are relative to the manifest's folder."""
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,14 @@ from typing import Any
 
 from painterly.errors import UserError
 from painterly.examples import example_names
+from painterly.io import jsonio
+from painterly.io.files import name_problem
 from painterly.options import field_named, fields_of
 from painterly.style.options import TransferOptions
 
 JOB_COLUMNS = ("content", "style", "styles", "output")
+OUTPUT_SUFFIX = ".png"
+"""Every result is a PNG; an ``output`` without the suffix gets it."""
 STYLE_SEPARATOR = ";"
 
 
@@ -72,9 +75,9 @@ def _json_lines(text: str, path: Path) -> list[tuple[str, dict]]:
             continue
         where = f"{path.name}:{index}"
         try:
-            values = json.loads(line)
-        except ValueError as error:
-            rows.append((where, {"__extra__": f"not JSON ({error})"}))
+            values = jsonio.loads(line)
+        except jsonio.BadJSON as error:
+            rows.append((where, {"__extra__": f"not JSON: {error}"}))
             continue
         if not isinstance(values, dict):
             rows.append((where, {"__extra__": "not a JSON object"}))
@@ -124,6 +127,9 @@ def _row(where: str, values: dict, folder: Path) -> ManifestRow:
     if output is not None and (not isinstance(output, str) or Path(output).name != output
                                or output.startswith(".")):
         problem = problem or "output must be a plain file name (no folders)"
+        output = None
+    elif output is not None and (trouble := name_problem(output + OUTPUT_SUFFIX)):
+        problem = problem or f"output: {trouble}"
         output = None
     return ManifestRow(where, _resolve(content, folder) if isinstance(content, str) else "",
                        tuple(_resolve(s, folder) for s in styles), output, options,

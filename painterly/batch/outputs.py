@@ -13,6 +13,8 @@ from PIL import Image, PngImagePlugin
 from painterly.io.files import atomic_file
 
 KEY_CHUNK = "painterly-job"
+DATABASE_NAME = "painterly-batch.sqlite"
+"""The job store in OUTDIR (SQLite adds ``-wal`` and ``-shm`` files beside it)."""
 PART_SUFFIX = ".part"
 
 
@@ -43,6 +45,12 @@ def output_key(path: Path) -> str | None:
             return image.info.get(KEY_CHUNK) if image.format == "PNG" else None
     except (OSError, ValueError, SyntaxError):
         return None
+
+
+def is_batch_file(path: Path) -> bool:
+    """True for what a batch writes in OUTDIR: a result (a PNG carrying a job's key), the job
+    store and its journal files, a temporary ``.part`` file."""
+    return path.name.startswith((DATABASE_NAME, ".")) or output_key(path) is not None
 
 
 def stale_parts(outdir: Path) -> list[Path]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,15 +16,17 @@ from typing import Any
 
 from painterly.errors import UserError
 from painterly.io import images
+from painterly.io.files import file_problem, name_problem
+from painterly.options import OptionError
 from painterly.style.guides import KEEP_CONTENT
 from painterly.style.options import INIT_CHOICES, TransferOptions
 from painterly.style.presets import apply_preset
 from painterly.style.transfer import check_style_counts
 
-from .inputs import expand_all, is_manifest
-from .manifest import ManifestRow, read_manifest
+from .inputs import Skip, expand_all, is_manifest
+from .manifest import OUTPUT_SUFFIX, ManifestRow, read_manifest
+from .outputs import is_batch_file
 
-OUTPUT_SUFFIX = ".png"
 FILE_OPTIONS = ("mask", "init")
 """Options that name an input image: their files are hashed and sent to the workers like the
 content and style images (``init`` only when it is a path, not ``content``/``noise``)."""
@@ -52,6 +55,8 @@ class Job:
     """sha256 over ``inputs`` and ``settings``: the same key means the same result."""
     problem: str | None = None
     """Why the job cannot run (an unreadable input, a bad option), in one line."""
+    rows: tuple[str, ...] = ()
+    """The manifest rows (``manifest.csv:7``) that ask for this job; none for CONTENTS x STYLE."""
 
     def files(self) -> dict[str, str]:
         """The input files by role: ``content``, ``style0``, ``style1``, ..., ``mask``, ``init``."""
@@ -64,15 +69,19 @@ class Job:
 
 def plan_jobs(contents: Sequence[str], styles: Sequence[str] = (),
               options: dict[str, Any] | None = None, *,
-              hasher: FileHasher | None = None) -> list[Job]:
+              hasher: FileHasher | None = None,
+              outdir: str | os.PathLike | None = None) -> list[Job]:
     """The jobs of a batch. ``contents``: image files, folders, glob patterns or manifests;
     ``styles``: the styles of every content image (a job per pair) and of manifest rows that name
     none; ``options``: TransferOptions fields for every job (a manifest row's override them).
     UserError for a command that cannot start (a bad option, nothing found); an unusable item
-    becomes a job with a ``problem`` instead."""
+    (every manifest row, however alike its neighbours) becomes a job with a ``problem`` instead.
+    With ``outdir``, a folder or glob never contributes the batch's own results, and a job whose
+    output would replace one of the batch's inputs is a problem."""
     options = dict(options or {})
-    _validated(options)
-    style_files = expand_all(list(styles), "style image") if styles else []
+    common = _validated(options)
+    skip = None if outdir is None else _results_in(Path(outdir))
+    style_files = expand_all(list(styles), "style image", skip) if styles else []
     rows: list[ManifestRow] = []
     plain: list[str] = []
     for argument in contents:
@@ -82,13 +91,20 @@ def plan_jobs(contents: Sequence[str], styles: Sequence[str] = (),
             plain.append(argument)
     if plain and not style_files:
         raise UserError("give one or more --style images (or a manifest with a style column)")
-    for content in expand_all(plain, "content image") if plain else []:
+    if plain:
+        try:
+            check_style_counts(common.style_blend, common.style_scale, 1)
+        except OptionError as error:
+            raise OptionError(error.field, f"{error.message} (each CONTENTS x --style job has "
+                                           "one style image: several per job need a manifest "
+                                           "row)") from None
+    for content in expand_all(plain, "content image", skip) if plain else []:
         rows.extend(ManifestRow(content, content, (style,)) for style in style_files)
     if not rows:
         raise UserError("no jobs: the manifest(s) have no rows")
     hasher = hasher or hash_file
-    jobs = [_job(row, options, tuple(style_files), hasher) for row in rows]
-    return _unique(_named(jobs))
+    jobs = _named([_job(row, options, tuple(style_files), hasher) for row in rows])
+    return _unique(jobs if outdir is None else _guarded(jobs, Path(outdir)))
 
 
 def hash_file(path: Path) -> str:
@@ -129,12 +145,13 @@ def _job(row: ManifestRow, common: dict[str, Any], default_styles: tuple[str, ..
             check_style_counts(validated.style_blend, validated.style_scale, len(styles))
             settings = dataclasses.asdict(validated)
         except UserError as error:
-            problem = f"{row.where}: {error}" if row.where != row.content else str(error)
+            problem = _located(row, str(error))
     inputs: dict[str, Any] = {"styles": []}
     for role, name in job.files().items():
         digest = None
         if problem is None:
             digest, problem = _hash_input(name, role, hasher)
+            problem = problem and _located(row, problem)
         if role.startswith("style"):
             inputs["styles"].append(digest)
         else:
@@ -145,20 +162,57 @@ def _job(row: ManifestRow, common: dict[str, Any], default_styles: tuple[str, ..
     for name in FILE_OPTIONS:
         if _names_file(name, settings.get(name)):
             settings[name] = "file"  # the file's hash is in the inputs: moving it changes nothing
-    text = canonical_json(settings)
-    identity = canonical_json({"inputs": inputs, "settings": text, "problem": problem,
+    job = dataclasses.replace(job, inputs=inputs, settings=canonical_json(settings),
+                              output=row.output or "",
+                              rows=(row.where,) if row.where != row.content else ())
+    return _with_problem(job, problem)
+
+
+def _located(row: ManifestRow, problem: str) -> str:
+    """``problem`` with the manifest row's file and line in front (a CONTENTS x STYLE job's
+    message names its files already)."""
+    return problem if row.where == row.content else f"{row.where}: {problem}"
+
+
+def _with_problem(job: Job, problem: str | None) -> Job:
+    """``job`` with its problem (or none) and the key over its inputs, settings and problem."""
+    identity = canonical_json({"inputs": job.inputs, "settings": job.settings, "problem": problem,
                                "paths": None if problem is None else list(job.files().values())})
-    return dataclasses.replace(job, inputs=inputs, settings=text, problem=problem,
-                               key=hashlib.sha256(identity.encode()).hexdigest(),
-                               output=row.output or "")
+    return dataclasses.replace(job, problem=problem,
+                               key=hashlib.sha256(identity.encode()).hexdigest())
+
+
+def _results_in(outdir: Path) -> Skip:
+    """The batch's own files: its results, store and temporary files directly in ``outdir``."""
+    folder = outdir.resolve()
+    return lambda path: path.resolve().parent == folder and is_batch_file(path)
+
+
+def _guarded(jobs: list[Job], outdir: Path) -> list[Job]:
+    """The output guard: a job whose result would replace any input of the batch (through a
+    manifest's ``output``, ``..``, a link), or whose output name no file can have (several long
+    style names), is a problem, never run."""
+    inputs = images.input_files(name for job in jobs for name in job.files().values())
+    guarded = []
+    for job in jobs:
+        source = inputs.replaced_by(outdir / job.output)
+        trouble = name_problem(job.output) if source is None else \
+            f"the output {job.output} is one of the inputs ({source}): the result would " \
+            "replace it"
+        if trouble is not None and job.problem is None:
+            where = f"{job.rows[0]}: " if job.rows else ""
+            job = _with_problem(job, f"{where}{trouble}")
+        guarded.append(job)
+    return guarded
 
 
 def _hash_input(name: str, role: str, hasher: FileHasher) -> tuple[str | None, str | None]:
     what = "style image" if role.startswith("style") else f"{role} image"
     path = images.resolve_source(name)
     try:
-        if not path.is_file():
-            raise UserError(f"{what} not found: {name}")
+        problem = file_problem(path)
+        if problem is not None:
+            raise UserError(f"{what} {problem}: {name}")
         return hasher(path), None
     except OSError as error:
         return None, f"cannot read {what} {name}: {error.strerror or error}"
@@ -190,7 +244,8 @@ def _named(jobs: list[Job]) -> list[Job]:
     named = []
     for job, name in zip(jobs, base, strict=True):
         if counts[name] > 1 and not job.output:
-            where = canonical_json([job.content, list(job.styles), job.options])
+            where = canonical_json([job.content, list(job.styles), job.options,
+                                    *([job.problem] if job.problem else [])])
             digest = hashlib.sha256(where.encode()).hexdigest()[:8]
             name = f"{name[:-len(OUTPUT_SUFFIX)]}-{digest}{OUTPUT_SUFFIX}"
         named.append(dataclasses.replace(job, output=name))
@@ -198,15 +253,18 @@ def _named(jobs: list[Job]) -> list[Job]:
 
 
 def _unique(jobs: list[Job]) -> list[Job]:
-    """The same job listed twice runs once; two different jobs asking for one manifest
-    ``output`` name is the user's error."""
+    """The same job listed twice runs once (it keeps both rows); two different jobs asking for
+    one manifest ``output`` name is the user's error (a row with a problem differs from every
+    other row)."""
     by_name: dict[str, Job] = {}
     for job in jobs:
         other = by_name.get(job.output)
         if other is None:
             by_name[job.output] = job
-        elif (other.content, other.styles, other.options) != (job.content, job.styles,
-                                                              job.options):
+        elif (other.content, other.styles, other.options, other.problem) != (
+                job.content, job.styles, job.options, job.problem):
             raise UserError(f"two different jobs would write {job.output}: give each row its "
                             "own output name")
+        else:
+            by_name[job.output] = dataclasses.replace(other, rows=other.rows + job.rows)
     return list(by_name.values())

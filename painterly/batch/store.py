@@ -11,6 +11,7 @@ fail)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 import time
@@ -19,10 +20,10 @@ from pathlib import Path
 
 from painterly.errors import UserError
 
+from .outputs import DATABASE_NAME
 from .owner import is_dead
 from .plan import Job, hash_file
 
-DATABASE_NAME = "painterly-batch.sqlite"
 STATES = ("pending", "running", "done", "failed")
 SCHEMA_VERSION = "1"
 BUSY_TIMEOUT_S = 60.0
@@ -87,6 +88,10 @@ class JobStore:
         try:
             self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             self.db.row_factory = sqlite3.Row
+            if _tables(self.db).items() - _our_tables().items():  # before a byte is changed
+                self.db.close()
+                raise UserError(f"{self.path} is not a painterly job store (it holds tables of "
+                                "another program): move it away, or choose another OUTDIR")
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)  # idempotent (IF NOT EXISTS)
@@ -312,6 +317,25 @@ class JobStore:
         row = self.db.execute("SELECT avg(seconds) FROM jobs WHERE state='done' AND "
                               "seconds IS NOT NULL").fetchone()
         return row[0]
+
+
+def _tables(db: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
+    """The database's own tables and their columns."""
+    names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table' "
+                                          "AND name NOT LIKE 'sqlite_%'")]
+    return {name: tuple(row[0] for row in db.execute("SELECT name FROM pragma_table_info(?)",
+                                                     (name,))) for name in names}
+
+
+@functools.cache
+def _our_tables() -> dict[str, tuple[str, ...]]:
+    """The tables and columns of :data:`SCHEMA`."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(SCHEMA)
+        return _tables(db)
+    finally:
+        db.close()
 
 
 def _jsonable(value):

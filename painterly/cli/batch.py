@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output-dir", dest="outdir", metavar="OUTDIR",
                         help="folder for the results and the job store")
     parser.add_argument("--retries", type=int, default=2,
-                        help="further attempts of a failed job, over all runs (default 2)")
+                        help="further attempts of a failed job, over all runs (default 2, at "
+                             "most 1000)")
     parser.add_argument("--ray", metavar="ADDRESS",
                         help="run on a Ray cluster: auto (the one 'ray start' made) or HOST:PORT "
                              "(needs pip install 'painterly[ray]')")

@@ -98,7 +98,7 @@ def snapshot_writer(output: Path) -> Callable[[Event], None]:
     def write(event: Event) -> None:
         if not isinstance(event, Snapshot):
             return
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, UserError):  # e.g. a name grown too long
             if event.kind == "periodic":
                 images.save_image(event.image, output.with_name(
                     f"{output.stem}_{event.step:04d}{output.suffix}"))

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from painterly.cli.common import positive_int, say
 from painterly.cli.options import add_option_fields, options_from_args
 from painterly.errors import UserError
+from painterly.io.files import InputFiles, check_name
 
 MODEL_ENV = "PAINTERLY_DIGITS_MODEL"
 DEFAULT_MODEL = "digits.pt"
@@ -110,7 +111,9 @@ class TrainingBar:
             self.bar.close()
 
 
-def _check_writable(path: Path) -> None:
+def _check_writable(path: Path, inputs: list[Path]) -> None:
+    check_name(path)
+    InputFiles(inputs).check(path)
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise UserError(f"output path is a folder: {path}")
@@ -124,10 +127,11 @@ def run_train(args: argparse.Namespace) -> int:
     from painterly.digits import mnist
     from painterly.digits import training as digits
 
-    _check_writable(args.output)
+    checkpoint = digits.checkpoint_path(args.output)
+    for path in (args.output, checkpoint):
+        _check_writable(path, mnist.data_files(args.data))
     options = digits.TrainOptions(**options_from_args(args, digits.TrainOptions)).validated()
     train, test = mnist.load_split(args.data, "train"), mnist.load_split(args.data, "test")
-    checkpoint = digits.checkpoint_path(args.output)
     if args.restart:
         checkpoint.unlink(missing_ok=True)
     bar = TrainingBar(args.quiet)
@@ -168,7 +172,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     model_path = args.model or Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
     if args.save_input:
-        images.check_output_path(args.save_input)
+        images.check_output_path(args.save_input, [args.image, model_path])
     pixels = digits.prepare_digit(args.image)
     if not model_path.exists():
         raise UserError(f"model not found: {model_path} (train one with 'painterly digits train "

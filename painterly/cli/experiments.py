@@ -8,7 +8,7 @@ from pathlib import Path
 
 from painterly.cli.common import ProgressBar, add_quiet, save_result, say
 from painterly.cli.options import add_option_fields, float_list, name_list, options_from_args
-from painterly.cli.transfer import add_transfer_options
+from painterly.cli.transfer import add_transfer_options, check_transfer_output
 from painterly.errors import UserError
 from painterly.io import images
 from painterly.lecture import experiments
@@ -169,7 +169,7 @@ def run_reconstruct_style(args: argparse.Namespace) -> int:
 
 
 def run_features(args: argparse.Namespace) -> int:
-    output = images.check_output_path(args.output)
+    output = images.check_output_path(args.output, [args.image])
     figure = experiments.feature_map_figure(args.image, args.layer, maps=args.maps,
                                             size=args.size)
     images.save_image(figure, output)
@@ -202,12 +202,13 @@ def parse_sweep(text: str) -> tuple[str, tuple[float, ...]]:
 
 
 def run_grid(args: argparse.Namespace) -> int:
-    output = images.check_output_path(args.output, [args.content, *args.styles])
+    options = options_from_args(args, TransferOptions)
+    output = check_transfer_output(args.output, args.content, args.styles, options)
     sweep = parse_sweep(args.sweep) if args.sweep else None
     bar = ProgressBar("grid", quiet=args.quiet)
     try:
         result = experiments.result_grid(args.content, args.styles, sweep=sweep, on_event=bar,
-                                         **options_from_args(args, TransferOptions))
+                                         **options)
     finally:
         bar.close()
     save_result(result.figure, output)

@@ -18,7 +18,7 @@ from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_path
 from painterly.io import images
 from painterly.style import trace
 from painterly.style.guides import KEEP_CONTENT
-from painterly.style.options import TransferOptions
+from painterly.style.options import INPUT_FILE_FIELDS, TransferOptions
 from painterly.style.transfer import transfer
 
 DEMO_SIZE = 384
@@ -67,12 +67,18 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
     add_quiet(parser)
 
 
+def check_transfer_output(output: Path, content, styles, options: dict) -> Path:
+    """The output of a transfer (or of a grid of them), checked before any work: never one of
+    its inputs."""
+    return images.check_output_path(output, [content, *styles, *(
+        options.get(name) for name in INPUT_FILE_FIELDS)])
+
+
 def run_and_save(content, styles, output: Path, options: dict, *, quiet: bool,
                  save_every: int | None = None, write_trace: bool = False) -> int:
     """Run a transfer with a progress bar, write the result atomically (and its trace), report
     it."""
-    output = images.check_output_path(output, [content, *styles, options.get("mask"),
-                                               options.get("init")])
+    output = check_transfer_output(output, content, styles, options)
     bar = ProgressBar("transfer", quiet=quiet, then=snapshot_writer(output))
     try:
         result = transfer(content, styles, on_event=bar, save_every=save_every or 0, **options)

@@ -216,6 +216,14 @@ def find_file(directory: Path, name: str) -> Path:
                     "'painterly digits download --data DIR'")
 
 
+def data_files(data: str | Path | None = None) -> list[Path]:
+    """The MNIST files present in the folder (plain or ``.gz``)."""
+    directory = data_directory(data)
+    names = [name for pair in SPLIT_FILES.values() for name in pair]
+    return [path for name in names for path in (directory / name, directory / f"{name}.gz")
+            if path.is_file()]
+
+
 def data_directory(data: str | Path | None = None) -> Path:
     """The MNIST folder: ``data`` if given, else ``$PAINTERLY_MNIST``."""
     chosen = data if data else os.environ.get(DATA_ENV)

@@ -23,7 +23,7 @@ from PIL import Image
 from painterly.digits.mnist import Split
 from painterly.errors import UserError
 from painterly.io import images
-from painterly.io.files import atomic_file
+from painterly.io.files import atomic_file, file_problem
 from painterly.nets.digitnet import INPUT_SIZE, DigitNet, DigitNetConfig
 from painterly.nets.layers import ACTIVATIONS, POOLING_KINDS
 from painterly.options import option, validate
@@ -191,8 +191,9 @@ def save_model(model: DigitNet, path: str | Path, options: TrainOptions | None =
 
 
 def _load_payload(path: Path, what: str) -> dict:
-    if not path.is_file():
-        raise UserError(f"{what} not found: {path}")
+    problem = file_problem(path)
+    if problem is not None:
+        raise UserError(f"{what} {problem}: {path}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many kinds for a file that is not its own
@@ -221,9 +222,19 @@ def load_model(path: str | Path) -> LoadedModel:
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise UserError(f"{path}: damaged digits model ({error})") from None
     model.eval()
-    options = _options_from(payload["options"]) if payload.get("options") else None
-    history = [EpochRecord(**record) for record in payload.get("history", [])]
-    return LoadedModel(model, options, history)
+    try:
+        options = _options_from(payload["options"]) if payload.get("options") else None
+    except (AttributeError, TypeError, ValueError) as error:
+        raise UserError(f"{path}: damaged training options ({error})") from None
+    return LoadedModel(model, options, _history(payload.get("history"), path))
+
+
+def _history(records: object, path: Path) -> list[EpochRecord]:
+    """The epoch records of a model or checkpoint file; UserError naming the file if damaged."""
+    try:
+        return [EpochRecord(**record) for record in records or []]
+    except TypeError as error:  # not a list of records with EpochRecord's fields
+        raise UserError(f"{path}: damaged training history ({error})") from None
 
 
 def checkpoint_path(output: str | Path) -> Path:
@@ -289,7 +300,7 @@ def _train(data: Split, options: TrainOptions, test: Split | None,
             averaged.load_state_dict(state["state"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
-        result.history = [EpochRecord(**record) for record in state["history"]]
+        result.history = _history(state["history"], checkpoint)
         result.resumed_from_epoch = len(result.history)
     test_inputs = to_inputs(test.images) if test is not None else None
     test_labels = torch.as_tensor(test.labels.astype(np.int64)) if test is not None else None

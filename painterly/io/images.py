@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from painterly.errors import UserError
 from painterly.examples import example_names, example_path
-from painterly.io.files import atomic_file
+from painterly.io.files import InputFiles, atomic_file, check_name, file_problem
 
 ImageSource = str | os.PathLike | Image.Image
 """A path, the name of a built-in example (``"tubingen"``), or a PIL image."""
@@ -59,10 +59,9 @@ def load_image(source: ImageSource, *, what: str = "image",
         names = ", ".join(example_names())
         hint = f" (built-in examples: {names})" if "/" not in str(source) else ""
         raise UserError(f"{what} not found: {source}{hint}")
-    if path.is_dir():
-        raise UserError(f"{what} is a directory, not an image file: {path}")
-    if path.stat().st_size == 0:
-        raise UserError(f"{what} is an empty file: {path}")
+    problem = file_problem(path)
+    if problem is not None:
+        raise UserError(f"{what} {problem}: {path}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's notes on odd files: not the user's concern
@@ -173,11 +172,9 @@ def check_output_path(path: str | os.PathLike,
                       inputs: Iterable[ImageSource | None] = ()) -> Path:
     """Fail early (before any long work) if ``path`` cannot be written as an image, or if it is
     one of ``inputs`` (the result would replace a photo)."""
+    check_name(path)
     path = Path(path)
-    for source in inputs:
-        if isinstance(source, str | os.PathLike) and _same_file(resolve_source(source), path):
-            raise UserError(f"the output {path} is one of the inputs ({source}): the result "
-                            "would replace it; choose another output file")
+    input_files(inputs).check(path)
     if path.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(
             f"cannot tell the output format from '{path.name}': use one of "
@@ -193,12 +190,11 @@ def check_output_path(path: str | os.PathLike,
     return path
 
 
-def _same_file(one: Path, other: Path) -> bool:
-    """True when both name the same file (through links, ``..`` or a hard link too)."""
-    try:
-        return os.path.samefile(one, other)
-    except OSError:
-        return one.resolve() == other.resolve()
+def input_files(sources: Iterable[ImageSource | None]) -> InputFiles:
+    """The output guard over ``sources`` (paths or built-in example names; images in memory and
+    None are no files)."""
+    return InputFiles(resolve_source(source) for source in sources
+                      if isinstance(source, str | os.PathLike))
 
 
 def save_image(image: Image.Image | torch.Tensor, path: str | os.PathLike) -> Path:

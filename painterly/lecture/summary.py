@@ -233,10 +233,10 @@ def summary_of(spec: str, image_size: int = 224) -> Summary:
             return summarize(conv, (channels, height, width),
                              f"{filters} filters of {kernel_h}x{kernel_w} on {width}x{height}x"
                              f"{channels}, stride {stride}, padding {padding}")
-    except ValueError as error:
-        raise UserError(f"{spec}: {error}") from None
+    except (ValueError, RuntimeError, OverflowError) as error:  # sizes torch cannot hold
+        raise UserError(f"{spec}: {str(error).splitlines()[0]}") from None
     path = Path(spec)
-    if path.suffix == ".pt" or path.is_file():
+    if path.suffix == ".pt" or path.exists():
         from painterly.digits.training import load_model
         from painterly.nets.digitnet import INPUT_SIZE
 

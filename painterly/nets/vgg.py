@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from painterly.errors import UserError
+from painterly.io.files import file_problem
 from painterly.nets.devices import PRECISIONS
 from painterly.nets.layers import POOLING_KINDS, pool2d
 
@@ -257,8 +258,9 @@ def guess_layout(path: str | os.PathLike) -> str:
 
 
 def _load_state_dict(path: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    if not path.is_file():
-        raise UserError(f"weights file not found: {path}")
+    problem = file_problem(path)
+    if problem is not None:
+        raise UserError(f"weights file {problem}: {path}")
     try:
         with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the error says it
             warnings.simplefilter("ignore")

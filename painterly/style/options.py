@@ -19,6 +19,8 @@ from painterly.style.presets import PRESETS
 
 INIT_CHOICES = ("palette", "content", "noise")
 MAX_SIZE = 8192
+INPUT_FILE_FIELDS = ("mask", "init", "weights")
+"""Fields that may name a file the run reads (an output must never replace one)."""
 
 
 @dataclass

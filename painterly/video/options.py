@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from painterly.options import OptionError, option, validate
 from painterly.style.options import TransferOptions
-from painterly.video.reader import Selection, parse_frame_range
+from painterly.video.reader import MAX_FPS, MIN_FPS, Selection, parse_frame_range
 
 PER_VIDEO = ("steps", "init", "time_budget")
 """Transfer options the video decides per frame (``first_frame_steps`` / ``frame_steps``, the
@@ -46,7 +46,7 @@ class VideoOptions:
               "--duration", metavar="A:B", label="Frames A:B")
     fps: float | None = option(
         None, "output frame rate; frames are repeated or dropped to meet it (off: the "
-              "input's, 24 for a folder of frames)", positive=True, high=240,
+              "input's, 24 for a folder of frames)", low=MIN_FPS, high=MAX_FPS,
         main=True, label="Frame rate")
     work_dir: str | None = option(
         None, "folder for the finished frames of runs, one subfolder per input and settings "

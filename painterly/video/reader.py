@@ -10,6 +10,7 @@ import hashlib
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,11 +21,14 @@ from PIL import Image, UnidentifiedImageError
 
 from painterly.errors import UserError
 from painterly.io import images
+from painterly.io.files import file_problem
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 """Files a frame folder contributes; everything else in it is ignored."""
 FOLDER_FPS = Fraction(24)
 """Frame rate of a folder of frames unless --fps says otherwise."""
+MIN_FPS, MAX_FPS = 0.1, 240.0
+"""Output frame rates accepted (a slower one rounds to no frame rate at all)."""
 GLOB_CHARACTERS = "*?["
 TIME_TOLERANCE = 1e-3
 """Seconds within which two times count as equal (containers round timestamps to 1 ms)."""
@@ -50,8 +54,10 @@ class Selection:
         if self.duration is not None and not (math.isfinite(self.duration)
                                               and self.duration > 0):
             raise UserError(f"duration must be a number of seconds > 0, got {self.duration}")
-        if self.fps is not None and not (math.isfinite(self.fps) and 0 < self.fps <= 240):
-            raise UserError(f"fps must be a frame rate > 0 and <= 240, got {self.fps}")
+        if self.fps is not None and not (math.isfinite(self.fps)
+                                         and MIN_FPS <= self.fps <= MAX_FPS):
+            raise UserError(f"fps must be a frame rate between {MIN_FPS:g} and {MAX_FPS:g}, got "
+                            f"{self.fps}")
         if self.frames is not None:
             if self.start or self.duration is not None:
                 raise UserError("a frame range replaces start and duration: give one or the "
@@ -113,9 +119,11 @@ class Clip:
         return digest.hexdigest()
 
 
-def open_clip(source: str | os.PathLike, selection: Selection = Selection()) -> Clip:
+def open_clip(source: str | os.PathLike, selection: Selection = Selection(), *,
+              max_pixels: int = images.MAX_INPUT_PIXELS) -> Clip:
     """Open a video file, a folder of frames or a glob pattern of frame files; raises UserError
-    if it holds no readable frames for the selection."""
+    if it holds no readable frames for the selection, or frames of more than ``max_pixels``
+    (from the header, before decoding)."""
     selection = selection.validated()
     text = str(source)
     path = Path(text)
@@ -124,7 +132,7 @@ def open_clip(source: str | os.PathLike, selection: Selection = Selection()) -> 
                               if Path(p).suffix.lower() in IMAGE_SUFFIXES), key=_natural))
         if not files:
             raise UserError(f"no image files match '{text}'")
-        return _open_frame_files(text, files, selection)
+        return _open_frame_files(text, files, selection, max_pixels)
     if not path.exists():
         raise UserError(f"input not found: {text}")
     if path.is_dir():
@@ -133,13 +141,32 @@ def open_clip(source: str | os.PathLike, selection: Selection = Selection()) -> 
                              key=_natural))
         if not files:
             raise UserError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
-        return _open_frame_files(text, files, selection)
-    if path.stat().st_size == 0:
-        raise UserError(f"input is an empty file: {path}")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return _open_frame_files(text, files, selection, max_pixels)
+    problem = file_problem(path)
+    if problem is not None:
+        raise UserError(f"input {problem}: {path}")
+    if is_still_image(path):
         raise UserError(f"input is a still image, not a video (style it with 'painterly "
                         f"transfer', or give a folder of frames): {path}")
-    return _open_video_file(path, selection)
+    return _open_video_file(path, selection, max_pixels)
+
+
+def is_still_image(path: Path) -> bool:
+    """True when the file's content is an image of one frame (whatever its name says); an
+    animated GIF, PNG or WebP is a clip."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                return not getattr(image, "is_animated", False)
+    except Exception:  # Pillow's plugins raise many kinds on a damaged header
+        return False  # not a readable still image: the video reader decides what it is
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int, path: Path) -> None:
+    if size[0] * size[1] > max_pixels:
+        raise UserError(f"frames of {size[0]}x{size[1]} pixels are more than the limit of "
+                        f"{max_pixels / 1_000_000:g} megapixels: {path}")
 
 
 def resized(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -149,7 +176,7 @@ def resized(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.LANCZOS))
 
 
-def _open_video_file(path: Path, selection: Selection) -> Clip:
+def _open_video_file(path: Path, selection: Selection, max_pixels: int) -> Clip:
     import av
 
     try:
@@ -158,8 +185,9 @@ def _open_video_file(path: Path, selection: Selection) -> Clip:
                 raise UserError(f"input has no video stream: {path}")
             stream = container.streams.video[0]
             if stream.codec_context is None:
-                raise UserError(f"input's video codec ({stream.codec_tag or 'unknown'}) cannot "
-                                f"be decoded by this FFmpeg build: {path}")
+                raise UserError(f"input's video codec is unknown to this FFmpeg build: {path}")
+            _check_pixels((stream.codec_context.width, stream.codec_context.height),
+                          max_pixels, path)
             rate = stream.average_rate or stream.guessed_rate or Fraction(24)
             audio = bool(container.streams.audio)
     except UserError:
@@ -172,14 +200,18 @@ def _open_video_file(path: Path, selection: Selection) -> Clip:
     return Clip(str(path), size, fps, count, first, last, audio, True, (), selection)
 
 
-def _open_frame_files(source: str, files: tuple[Path, ...], selection: Selection) -> Clip:
+def _open_frame_files(source: str, files: tuple[Path, ...], selection: Selection,
+                      max_pixels: int) -> Clip:
     sizes: dict[tuple[int, int], Path] = {}
     for file in files:
         try:
-            with Image.open(file) as image:
-                size = image.size
-        except (UnidentifiedImageError, OSError):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the pixel cap below decides
+                with Image.open(file) as image:
+                    size = image.size
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
             raise UserError(f"not an image file Pillow can read: {file}") from None
+        _check_pixels(size, max_pixels, file)
         sizes.setdefault(size, file)
         if len(sizes) > 1:
             (a, first), (b, other) = sizes.items()
@@ -260,7 +292,13 @@ def _reason(error: Exception) -> str:
 def _pixels(frame: object) -> np.ndarray:
     if isinstance(frame, Image.Image):
         return np.asarray(frame.convert("RGB"))
-    pixels = frame.to_ndarray(format="rgb24")
+    import av
+
+    try:
+        pixels = frame.to_ndarray(format="rgb24")
+    except av.error.FFmpegError as error:  # a frame FFmpeg decoded but cannot convert
+        raise UserError(f"the video has a frame FFmpeg cannot convert to RGB "
+                        f"({_reason(error)})") from None
     turns = round(getattr(frame, "rotation", 0) / 90) % 4  # counterclockwise, as displayed
     return np.ascontiguousarray(np.rot90(pixels, turns)) if turns else pixels
 

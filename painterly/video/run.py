@@ -23,8 +23,9 @@ from PIL import Image
 from painterly.io import images
 from painterly.options import check_known
 from painterly.style.events import Evaluated, Event
-from painterly.style.options import TransferOptions
+from painterly.style.options import INPUT_FILE_FIELDS, TransferOptions
 from painterly.style.presets import apply_preset
+from painterly.style.transfer import check_style_counts
 from painterly.video import plan, reader, writer
 from painterly.video.events import FrameProgress
 from painterly.video.options import PER_VIDEO, VideoOptions
@@ -77,9 +78,12 @@ def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
     settings = VideoOptions(**{k: v for k, v in options.items() if k in video_fields}).validated()
     frame_options = apply_preset(frame_fields)
     checked = TransferOptions(**frame_options).validated()
-    output_path = writer.check_output(output)
+    sources = _style_sources(style)
+    check_style_counts(checked.style_blend, checked.style_scale, len(sources))
+    output_path = writer.check_output(output, [input, *sources, *(
+        frame_options.get(name) for name in INPUT_FILE_FIELDS)])
     clip = reader.open_clip(input, settings.selection())
-    styles = _load_styles(style)
+    styles = _load_styles(sources)
     size = _working_size(clip.size, checked.size)
     frame_options["size"] = max(size)
     key_parts = {"clip": clip.fingerprint(), "styles": [_image_hash(s) for s in styles],
@@ -218,11 +222,15 @@ def _working_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
     return max(2, width // 2 * 2), max(2, height // 2 * 2)
 
 
-def _load_styles(style) -> list:
+def _style_sources(style) -> list:
+    """One style image or several, as a list."""
+    return [style] if isinstance(style, (str, os.PathLike, Image.Image)) or not isinstance(
+        style, Sequence) else list(style)
+
+
+def _load_styles(sources: list) -> list:
     from painterly.style.guides import KEEP_CONTENT
 
-    sources = [style] if isinstance(style, (str, Path, Image.Image)) or not isinstance(
-        style, Sequence) else list(style)
     return [s if isinstance(s, str) and s == KEEP_CONTENT
             else images.load_image(s, what="style image") for s in sources]
 

@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image
 
 from painterly.errors import UserError
-from painterly.io.files import atomic_path
+from painterly.io import images
+from painterly.io.files import atomic_path, check_name
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,13 @@ class AudioSpan:
     end: float
 
 
-def check_output(path: str | os.PathLike) -> Path:
-    """Fail before any long work if ``path`` cannot be written: an unknown extension, a missing
-    or read-only folder, a folder of frames that is not empty."""
+def check_output(path: str | os.PathLike, inputs: Iterable[object] = ()) -> Path:
+    """Fail before any long work if ``path`` cannot be written: one of ``inputs`` (the clip, a
+    style image, ...: the result would replace it), an unknown extension, a missing or
+    read-only folder, a folder of frames that is not empty."""
+    check_name(path)
     path = Path(path)
+    images.input_files(inputs).check(path)
     suffix = path.suffix.lower()
     if suffix and suffix not in FORMATS:
         raise UserError(f"cannot write '{suffix}' videos: use one of "

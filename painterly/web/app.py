@@ -23,10 +23,11 @@ from starlette.staticfiles import StaticFiles
 
 from painterly.errors import UserError
 from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_names
+from painterly.io import jsonio
 from painterly.lecture.experiments import CONTENT_LAYERS, STYLE_LAYERS, ReconstructionOptions
 from painterly.nets.vgg import CONV_NAMES, LAYER_NAMES
 from painterly.options import OptionError
-from painterly.web import jsonio, lab
+from painterly.web import lab
 from painterly.web.openapi import openapi_spec
 from painterly.web.options import (
     MAX_RECONSTRUCTIONS,
@@ -40,7 +41,7 @@ from painterly.web.options import (
     video_fields,
 )
 from painterly.web.runs import FINAL_STATES, QueueFull, RunManager
-from painterly.web.storage import DataFolder, UploadLimitReached, preview_of_example
+from painterly.web.storage import DataFolder, UploadLimitReached, own_file, preview_of_example
 
 STATIC = Path(__file__).with_name("static")
 SAFELISTED_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
@@ -81,7 +82,7 @@ def content_type(request: Request) -> str:
 
 
 async def json_body(request: Request, *, optional: bool = False):
-    """The request's JSON body, parsed strictly (:mod:`painterly.web.jsonio`): 415 unless sent
+    """The request's JSON body, parsed strictly (:mod:`painterly.io.jsonio`): 415 unless sent
     as ``application/json`` (``optional``: or no body and no content type at all), 413 when
     larger than :data:`MAX_JSON_BYTES`, 400 for anything but strict JSON within the limits."""
     kind = content_type(request)
@@ -252,7 +253,7 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
 
     async def upload_preview(request: Request) -> Response:
         upload_folder = folder.upload_dir(request.path_params["upload_id"])
-        if upload_folder is None:
+        if upload_folder is None or not own_file(upload_folder / "preview.png"):
             return error("no such upload", 404)
         return FileResponse(upload_folder / "preview.png", media_type="image/png")
 
@@ -330,7 +331,7 @@ def create_app(data_dir: str | os.PathLike, *, max_concurrent: int = 1, max_queu
         async def endpoint(request: Request) -> Response:
             run = find_run(request)
             path = folder.runs_dir / run.id / name if run else None
-            if path is None or not path.is_file():
+            if path is None or not own_file(path):
                 return error(f"no such {what} (yet)", 404)
             return FileResponse(path, media_type=media_type,
                                 headers={"Cache-Control": "no-store"},

@@ -21,7 +21,7 @@ from PIL import Image
 
 import painterly
 from painterly.errors import UserError
-from painterly.io import images
+from painterly.io import images, jsonio
 from painterly.io.files import finite, write_json
 from painterly.lecture import experiments
 from painterly.nets.vgg import min_side
@@ -31,7 +31,6 @@ from painterly.style.options import TransferOptions
 from painterly.style.transfer import check_memory, check_size, check_style_counts, transfer
 from painterly.video.events import FrameProgress
 from painterly.video.options import VideoOptions
-from painterly.web import jsonio
 from painterly.web.options import (
     MAX_WEB_FRAMES,
     RUN_KINDS,
@@ -173,10 +172,10 @@ def _check_video_selection(upload: Upload | None, options: dict, max_frames: int
     else:
         left = upload.seconds - selection.start
         span = left if selection.duration is None else min(selection.duration, left)
-        frames, where = span * rate, "start"
-    if frames <= 0:
+        frames, where = span * rate, "start" if span == left else "duration"
+    if frames < 1:
         raise OptionError(where, f"leaves no frames: the clip is {upload.seconds:g} s long "
-                                 f"({upload.frames} frames)")
+                                 f"({upload.frames} frames at {float(rate):g} fps)")
     if round(frames) > max_frames:
         raise OptionError("duration", f"gives about {round(frames)} frames, more than the "
                                       f"{max_frames} of a video run on the web page: "
@@ -265,6 +264,7 @@ class RunManager:
                 if not check_id(entry.name) or entry.is_symlink() or not entry.is_dir():
                     raise ValueError("not a run of painterly (a folder named by 16 hex digits)")
                 run = Run.from_record(jsonio.read(entry / "run.json"), entry.name)
+                self.folder.move_links_aside(entry)
             except FileNotFoundError:
                 self.folder.move_aside(entry, "run.json is missing")
                 continue

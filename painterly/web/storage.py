@@ -24,9 +24,8 @@ from PIL import Image
 
 from painterly.errors import UserError
 from painterly.examples import example_names, example_path
-from painterly.io import images
+from painterly.io import images, jsonio
 from painterly.io.files import write_json
-from painterly.web import jsonio
 
 log = logging.getLogger("painterly.web")
 
@@ -156,8 +155,13 @@ class DataFolder:
         self.video_work_dir = self.root / "video-work"
         """Finished frames of video runs, by clip and settings (:mod:`painterly.video.work`):
         a run started again with the same clip and settings resumes from them."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for folder in (self.root / DAMAGED, self.uploads_dir, self.runs_dir,
+                       self.video_work_dir):
+            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+                self.move_aside(folder, "a file or link where painterly keeps a folder")
         for folder in (self.uploads_dir, self.runs_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(exist_ok=True)
         self.max_upload_bytes = max_upload_bytes
         self.max_video_bytes = max_video_bytes
         self.max_video_seconds = max_video_seconds
@@ -173,6 +177,8 @@ class DataFolder:
         naming it (it is never deleted: a person may want it back)."""
         target_dir = self.root / DAMAGED
         target = target_dir / f"{path.parent.name}-{path.name}"
+        if path == target_dir:  # the folder for damaged entries is damaged itself
+            target_dir, target = self.root, self.root / f"{DAMAGED}.{new_id()}"
         try:
             target_dir.mkdir(exist_ok=True)
             for number in range(1, 1000):
@@ -184,8 +190,18 @@ class DataFolder:
             log.warning("painterly: ignoring %s/%s (%s; could not move it aside: %s)",
                         path.parent.name, path.name, reason, error.strerror or error)
             return
-        log.warning("painterly: moved %s/%s aside to %s/%s: %s", path.parent.name, path.name,
-                    DAMAGED, target.name, reason)
+        log.warning("painterly: moved %s/%s aside to %s: %s", path.parent.name, path.name,
+                    target.relative_to(self.root), reason)
+
+    def move_links_aside(self, entry: Path) -> None:
+        """At start-up: move aside every symbolic link (and FIFO, device, ...) inside a run or
+        upload folder: the server serves and reads only regular files it made."""
+        found = []
+        for folder, names, files in os.walk(entry):
+            found += [Path(folder, name) for name in names + files]
+        for path in found:
+            if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                self.move_aside(path, "a symbolic link or special file (never served)")
 
     def _heal_uploads(self) -> None:
         """At start-up: every entry of ``uploads/`` is a complete upload, or is moved aside."""
@@ -193,6 +209,8 @@ class DataFolder:
             problem = self._upload_problem(entry)
             if problem:
                 self.move_aside(entry, problem)
+            else:
+                self.move_links_aside(entry)
 
     def _upload_problem(self, entry: Path) -> str | None:
         if not check_id(entry.name) or entry.is_symlink() or not entry.is_dir():
@@ -206,8 +224,8 @@ class DataFolder:
         except ValueError as error:
             return f"upload.json is damaged: {error}"
         for name in (VIDEO_FILE if upload.kind == "video" else "image.png", "preview.png"):
-            if not (entry / name).is_file():
-                return f"{name} is missing"
+            if not own_file(entry / name):
+                return f"{name} is missing (or a link)"
         return None
 
     # uploads
@@ -282,20 +300,19 @@ class DataFolder:
     def _survey_video(self, clip_file: Path, folder: Path, upload_id: str, name: str) -> Upload:
         """Read the clip once (at most :attr:`max_video_seconds` of it): its frames, rate and
         size, and its first frame as the preview; messages name the user's file."""
-        from painterly.video.reader import Selection, open_clip
+        from painterly.video.reader import Selection, is_still_image, open_clip
 
-        with contextlib.suppress(OSError, Image.DecompressionBombError), \
-                Image.open(clip_file) as still:
-            if not getattr(still, "is_animated", False):
-                raise UserError(f"{name} is a still image, not a video: use it as a content "
-                                "or style image")
+        if is_still_image(clip_file):
+            raise UserError(f"{name} is a still image, not a video: use it as a content "
+                            "or style image")
         with open(clip_file, "rb") as stream:
             if not is_video_container(stream.read(12)):
                 raise UserError(f"{name} is not a video file of a kind the web page takes "
                                 f"({VIDEO_CONTAINERS})")
         limit = self.max_video_seconds
         try:  # reads no further than just past the limit
-            clip = open_clip(clip_file, Selection(duration=limit + 0.5))
+            clip = open_clip(clip_file, Selection(duration=limit + 0.5),
+                             max_pixels=self.max_upload_pixels)
         except UserError as error:
             raise UserError(str(error).replace(f": {clip_file}", f": {name}")
                             .replace(str(clip_file), name)) from None
@@ -305,9 +322,6 @@ class DataFolder:
                             "web page: cut it, or use the command line (painterly video ... "
                             "--start S --duration S)")
         width, height = clip.size
-        if width * height > self.max_upload_pixels:
-            raise UserError(f"{name} has frames of {width}x{height}, more than the limit of "
-                            f"{self.max_upload_pixels / 1e6:g} megapixels")
         frames = clip.frames()
         try:
             first = Image.fromarray(next(frames))
@@ -351,7 +365,7 @@ class DataFolder:
         folder = self.upload_dir(reference)
         if folder is not None and (folder / VIDEO_FILE).is_file():
             raise UserError(f"'{reference}' is a video clip, not an image")
-        if folder is None or not (folder / "image.png").is_file():
+        if folder is None or not own_file(folder / "image.png"):
             raise UserError(f"no such image: '{reference[:40]}' (give an upload id or one of the "
                             f"built-in examples: {', '.join(example_names())})")
         return folder / "image.png"
@@ -359,7 +373,7 @@ class DataFolder:
     def resolve_video(self, reference: str) -> Path:
         """The clip behind ``reference`` (the id of a video upload)."""
         folder = self.upload_dir(reference)
-        if folder is None or not (folder / VIDEO_FILE).is_file():
+        if folder is None or not own_file(folder / VIDEO_FILE):
             raise UserError(f"no such video clip: '{reference[:40]}' (give the id of a video "
                             "upload)")
         return folder / VIDEO_FILE
@@ -369,6 +383,12 @@ class DataFolder:
             return None
         folder = self.runs_dir / run_id
         return folder if folder.is_dir() else None
+
+
+def own_file(path: Path) -> bool:
+    """True for a regular file of the data folder itself: not a symbolic link, nor in a linked
+    folder (a link planted in the data folder is never served or read)."""
+    return path.is_file() and not path.is_symlink() and not path.parent.is_symlink()
 
 
 class UploadLimitReached(UserError):

@@ -1,4 +1,4 @@
-"""Strict JSON parsing for the web face: request bodies and data-folder records are parsed with
+"""Strict JSON parsing: web request bodies, data-folder records and batch manifests are parsed with
 limits (nesting depth, digits of an integer, finite numbers only) so that a hostile or damaged
 document is a clean refusal (:class:`BadJSON`), never a RecursionError or an OverflowError deep
 inside. (Writing is :func:`painterly.io.files.write_json`, strict too.)"""

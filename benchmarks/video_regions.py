@@ -6,7 +6,8 @@ motion gives, for every pixel of every frame, how many frames ago its content ca
 whether from behind the disc (uncovered) or at a border (entered). Per frame it prints, for the
 uncovered and the entered pixels in view for 3 frames or more, the mean |grad L*| (stroke
 contrast), mean chroma and mean L* against the pixels in view since the first frame, and the
-share of the frame where new pixels are flat (a trail: 9x9 mean contrast below half the rest's).
+share of the frame where new pixels are flat (a trail: 9x9 mean contrast below half the rest's);
+the summary adds the moving disc itself.
 The last ``--independent`` frames are also stylized with ``--independent`` (the same measures,
 which show what the content alone does to them, and the warping error of both runs over those
 frames, so flicker is compared on one span).
@@ -39,20 +40,20 @@ SETTLED = 3
 """Frames after which a new region should look like the rest."""
 
 
-REGIONS = ("uncovered", "entered", "new")
+REGIONS = ("uncovered", "entered", "new", "disc")
 
 
 def measure(outputs: list[np.ndarray], ages: list[tuple[np.ndarray, np.ndarray]],
             first: int = 0) -> list[dict]:
     """Region statistics of each output frame (frame index ``first`` + i): the pixels the disc
-    uncovered, those that entered at a border, and both, each in view for ``SETTLED`` frames or
-    more, against the pixels in view since the first frame."""
+    uncovered and those that entered at a border, each in view for ``SETTLED`` frames or more,
+    all new pixels, and the moving disc, against the pixels in view since the first frame."""
     rows = []
     for index, (image, (age, uncovered)) in enumerate(
             zip(outputs, ages[first:first + len(outputs)], strict=True), start=first):
         rest, settled = age == -1, age >= SETTLED
         masks = {"uncovered": settled & uncovered, "entered": settled & ~uncovered,
-                 "new": age >= 0}
+                 "new": age >= 0, "disc": age == -2}
         rows.append({"frame": index, **{name: region_statistics(image, mask, rest)
                                         for name, mask in masks.items()}})
     return rows

@@ -126,7 +126,8 @@ def main() -> None:
         outputs = frames_of(folder / "consistent")
         rows = measure(outputs, ages)
         print(table(rows, args.every))
-        results["consistent"] = {"rows": rows, "summary": summary(rows, 8),
+        window = args.independent or 8  # the summary's frames: the independent span
+        results["consistent"] = {"rows": rows, "summary": summary(rows, window),
                                  "warp": float(np.mean(warping_errors(inputs, outputs))),
                                  "seconds": run["result"].seconds,
                                  "timing": run["result"].timing}
@@ -139,11 +140,11 @@ def main() -> None:
                                    {**settings, "independent": True, "frames": span})
             alone = frames_of(folder / "independent")
             lone_rows = measure(alone, ages, first)
-            results["independent"] = {"rows": lone_rows, "summary": summary(lone_rows, 8),
+            results["independent"] = {"rows": lone_rows, "summary": summary(lone_rows, window),
                                       "warp": float(np.mean(warping_errors(inputs[first:],
                                                                            alone)))}
             del independent
-        print("\nmeans over the last 8 frames | consistent | independent |\n|---|---|---|")
+        print(f"\nmeans over the last {window} frames | consistent | independent |\n|---|---|---|")
         lone = results.get("independent", {}).get("summary", {})
         for key, value in results["consistent"]["summary"].items():
             print(f"| {key} | {value:.3f} | {lone.get(key, float('nan')):.3f} |")

@@ -92,13 +92,17 @@ def evaluate(source: Path, style: str, run: dict, size: tuple[int, int]) -> dict
             **{f"{k}_per_frame": v / n for k, v in result.timing.items()}}
 
 
+def synthetic_clip(size: int) -> SyntheticClip:
+    """The benchmark's synthesized clip at ``size`` px wide (16:9)."""
+    width, height = size, round(size * 9 / 16) // 2 * 2
+    return SyntheticClip(width=width, height=height, pan=(1.2, 0.3), zoom=1.003,
+                         velocity=(width / 160, height / 300), radius=height / 6)
+
+
 def make_clip(args, folder: Path) -> Path:
     if args.input:
         return Path(args.input)
-    width, height = args.size, round(args.size * 9 / 16) // 2 * 2
-    clip = SyntheticClip(width=width, height=height, pan=(1.2, 0.3), zoom=1.003,
-                         velocity=(width / 160, height / 300), radius=height / 6)
-    return clip.write(folder / "clip.mp4", args.frames, fps=24, audio=True)
+    return synthetic_clip(args.size).write(folder / "clip.mp4", args.frames, fps=24, audio=True)
 
 
 def table(rows: list[tuple[str, dict]]) -> str:

@@ -123,3 +123,23 @@ def test_a_consistent_pair_of_flows_marks_nothing_but_pixels_from_outside():
     occluded = flow.occluded(backward, forward)
     assert occluded[:, :2].all()
     assert not occluded[:, 2:].any()
+
+
+def test_the_ages_of_a_synthetic_clip_follow_its_motion():
+    clip = SyntheticClip(width=128, height=96)
+    ages = list(clip.ages(6))
+    assert (ages[0][0] < 0).all()  # frame 0: everything in view from the start
+    for t in range(1, 6):
+        age, uncovered = ages[t]
+        on_disc = clip._disc_alpha(t) > 0
+        assert ((age == 0) == (clip.disoccluded(t) & ~on_disc)).all()
+        assert ((age == -2) == on_disc).all()
+        assert (age[uncovered] >= 0).all() and uncovered.any()
+    # a pixel that came into view at frame 1 is one frame older at frame 2, where the true flow
+    # carries it (away from the disc and the borders)
+    age, _ = ages[2]
+    flow_now = clip.backward_flow(2)
+    y, x = np.nonzero(age == 1)
+    sy = (y + flow_now[y, x, 1]).round().astype(int)
+    sx = (x + flow_now[y, x, 0]).round().astype(int)
+    assert (ages[1][0][sy, sx] == 0).mean() > 0.9

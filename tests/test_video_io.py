@@ -123,6 +123,33 @@ def test_a_selection_past_the_end_has_no_frames(tmp_path):
         open_clip(path, Selection(start=5.0))
 
 
+def _lying_avi(path, frames: int):
+    """An .avi whose header declares 50 fps and 2 * frames - 1 frames but whose frames are 0.04 s
+    apart (25 fps): the muxer fills every other index entry with an empty chunk."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=50)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for index, pixels in enumerate(CLIP.frames(frames)):
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts, frame.time_base = 2 * index, Fraction(1, 50)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_a_header_that_lies_about_count_and_rate_is_not_trusted(tmp_path):
+    path = _lying_avi(tmp_path / "lies.avi", 10)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.frames, stream.average_rate) == (19, 50)  # what the header says
+    clip = open_clip(path)
+    assert (clip.count, clip.fps) == (10, 25)
+    assert clip.end_time == pytest.approx(0.4)
+    assert len(list(clip.frames())) == 10
+    half = open_clip(path, Selection(duration=0.2))
+    assert (half.count, half.fps) == (5, 25)
+
+
 def _decoded(path):
     with av.open(str(path)) as container:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]

@@ -1,4 +1,5 @@
-"""The temporal loss, the per-frame plan and the work folder of a video run."""
+"""The temporal loss, the painted start of new regions, the per-frame plan and the work folder of a
+video run."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from painterly.video.fill import painted_fill
+from painterly.video.metrics import stroke_contrast
 from painterly.video.plan import frame_plan
 from painterly.video.temporal import TEMPORAL_UNIT, TemporalLoss
 from painterly.video.work import WorkFolder, run_key
@@ -30,6 +33,29 @@ def test_the_temporal_loss_is_the_reliability_weighted_mean_square_difference():
     step = pixels.detach() - 1e-3 / TEMPORAL_UNIT * gradient
     assert float(loss(step)) < float(loss(image))
     assert float(loss(target)) == 0.0
+
+
+def test_new_regions_start_with_the_paintings_colours_and_strokes():
+    # a "painting" of a smooth photo: its colours a linear map of the photo's, plus strokes; a
+    # band at the right edge and a hole are new (unreliable): their start must carry both
+    y, x = np.mgrid[0:72, 0:128].astype(np.float32)
+    photo = np.stack([x / 128, y / 72, 0.5 + 0 * x], axis=-1)
+    strokes = 0.15 * np.sin(x * 1.3 + y * 0.7)[..., None]
+    painting = np.clip(0.2 + 0.6 * photo[..., [1, 2, 0]] + strokes, 0, 1).astype(np.float32)
+    reliable = np.ones((72, 128), np.float32)
+    reliable[:, 116:] = 0
+    reliable[30:40, 50:60] = 0
+    new = reliable == 0
+    start = painted_fill((photo * 255).round().astype(np.uint8), painting, reliable)
+    as_image = (start * 255).round().astype(np.uint8)
+    contrast = stroke_contrast(as_image)
+    rest = contrast[4:-4, 4:110].mean()
+    assert contrast[new].mean() > 0.7 * rest
+    smooth = np.clip(0.2 + 0.6 * photo[..., [1, 2, 0]], 0, 1)
+    assert np.abs(start - smooth)[new].mean() < 0.1  # the painting's colours, not the photo's
+    assert np.abs(photo - smooth)[new].mean() > 0.2
+    np.testing.assert_array_equal(start[~new], np.clip(start[~new], 0, 1))
+    assert painted_fill(as_image, painting, np.zeros((72, 128), np.float32)) is None
 
 
 def test_a_video_budget_is_shared_by_evaluations_and_replanned_from_the_time_left():

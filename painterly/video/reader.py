@@ -196,8 +196,24 @@ def _open_video_file(path: Path, selection: Selection, max_pixels: int) -> Clip:
         raise UserError(f"input is not a video file FFmpeg can read ({_reason(error)}): "
                         f"{path}") from None
     fps = Fraction(selection.fps).limit_denominator(1001) if selection.fps else Fraction(rate)
-    count, size, first, last = _survey(_decode(str(path)), selection, fps, str(path))
+    times: list[float] = []
+    count, size, first, last = _survey(_decode(str(path)), selection, fps, str(path), times)
+    if not selection.fps:
+        fps = _measured_rate(times, fps)
+        last = times[-1] + float(1 / fps)
     return Clip(str(path), size, fps, count, first, last, audio, True, (), selection)
+
+
+def _measured_rate(times: list[float], declared: Fraction) -> Fraction:
+    """The rate the frames' own timestamps show (the median step between them), where it differs
+    from the container's ``declared`` rate by more than 1%: headers lie (an .avi that declares 50
+    fps and holds frames 0.04 s apart, every other index entry empty), timestamps play."""
+    steps = np.diff(times)
+    steps = steps[steps > 0]
+    if not len(steps):
+        return declared
+    measured = Fraction(1 / float(np.median(steps))).limit_denominator(1001)
+    return declared if abs(measured / declared - 1) <= 0.01 else measured
 
 
 def _open_frame_files(source: str, files: tuple[Path, ...], selection: Selection,
@@ -224,10 +240,11 @@ def _open_frame_files(source: str, files: tuple[Path, ...], selection: Selection
 
 
 def _survey(timed: Iterator[tuple[float, object]], selection: Selection, fps: Fraction,
-            source: str) -> tuple[int, tuple[int, int], float, float]:
-    """Count the frames of the selection in one pass (validating every frame on the way):
-    (count, size, first time, end time)."""
-    count, size, times = 0, None, []
+            source: str, times: list[float] | None = None
+            ) -> tuple[int, tuple[int, int], float, float]:
+    """Count the frames of the selection in one pass (validating every frame on the way; their
+    times go to ``times`` if given): (count, size, first time, end time)."""
+    count, size, times = 0, None, [] if times is None else times
     for frame in _select(timed, selection, fps, times):
         count += 1
         size = size or _frame_size(frame)

@@ -18,7 +18,7 @@ from painterly.io import images
 from painterly.style import color
 from painterly.style.events import Event
 from painterly.style.transfer import transfer
-from painterly.video import flow, plan
+from painterly.video import fill, flow, plan
 from painterly.video.temporal import TemporalLoss
 
 
@@ -88,15 +88,20 @@ def temporal_start(frame: np.ndarray, previous_result: np.ndarray, motion: flow.
                    weight: float, preserve_colors: str | None,
                    palette: color.ColourStatistics | None = None
                    ) -> tuple[torch.Tensor, TemporalLoss]:
-    """The initial image of a frame (the previous result warped, the frame's own pixels where
-    it was disoccluded, recoloured to ``palette`` when given) and its temporal loss. Under
+    """The initial image of a frame (the previous result warped; where it was disoccluded, a
+    painted fill (:mod:`painterly.video.fill`), or with too little to learn from the frame's own
+    pixels recoloured to ``palette`` when given) and its temporal loss. Under
     ``luminance`` and ``yuv`` colour modes the output's colours come from the frame, so only
     luminance is held (and, for ``luminance``, optimized)."""
     warped = np.clip(motion.warp(previous_result.astype(np.float32) / 255), 0, 1)
     keep = motion.reliable[..., None]
-    content = _tensor(frame.astype(np.float32) / 255)
-    if palette is not None:
-        content = color.recolour(content, palette)
+    painted = fill.painted_fill(frame, warped, motion.reliable)
+    if painted is not None:
+        content = _tensor(painted)
+    else:
+        content = _tensor(frame.astype(np.float32) / 255)
+        if palette is not None:
+            content = color.recolour(content, palette)
     start = _tensor(keep * warped) + _tensor(1 - keep) * content
     target = _tensor(warped)
     if preserve_colors in ("luminance", "yuv"):

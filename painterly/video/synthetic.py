@@ -107,6 +107,31 @@ class SyntheticClip:
         hidden = previous_disc[sy, sx] & ~on_disc
         return outside | hidden
 
+    def ages(self, count: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """For frames 0..count-1: ``(age, uncovered)``. ``age`` (H, W) int: the frames since each
+        pixel's content came into view (carried along the true motion), -1 where it has been in
+        view since frame 0, -2 on the disc; ``uncovered`` (H, W) bool: it came into view from
+        behind the disc (else, with an age >= 0, at a border)."""
+        height, width = self.height, self.width
+        x, y = self._grid()
+        age = np.full((height, width), -1, int)
+        uncovered = np.zeros((height, width), bool)
+        for t in range(count):
+            if t:
+                flow = self.backward_flow(t)
+                sx = np.clip((x + flow[..., 0]).round().astype(int), 0, width - 1)
+                sy = np.clip((y + flow[..., 1]).round().astype(int), 0, height - 1)
+                carried = age[sy, sx]
+                age = np.where(carried >= 0, carried + 1, -1)
+                uncovered = uncovered[sy, sx] & (carried >= 0)
+                new = self.disoccluded(t)
+                age[new] = 0
+                uncovered[new] = self._disc_alpha(t - 1)[np.clip(sy, 0, height - 1),
+                                                          np.clip(sx, 0, width - 1)][new] > 0
+            age = age.copy()
+            age[self._disc_alpha(t) > 0] = -2
+            yield age, uncovered & (age >= 0)
+
     def _photo_shape(self) -> tuple[int, int]:
         width, height = images.fit_long_side(*images.load_image(self.photo).size,
                                              2 * max(self.width, self.height))

@@ -68,23 +68,23 @@ def comparison(reference: str, reference_title: str) -> None:
 
 
 SIZES = Path(__file__).resolve().parents[1] / "benchmarks" / "out" / "sizes"
-SIZE_STRIP = (128, 256, 384, 512, 1024)
+SIZE_STRIP = "128,256,384,512,1024"
 
 
-def size_strips(configs: list[str], pair: str) -> None:
-    """One row per configuration: ``pair`` at each size of SIZE_STRIP, all shown at the same
-    height (a configuration without a result at some size borrows the first configuration's,
-    e.g. at 512 px and above where the configurations agree)."""
+def size_strips(configs: list[str], pair: str, sizes: list[int]) -> None:
+    """One row per configuration: ``pair`` at each of ``sizes``, all shown at the same
+    height (a configuration without a result at some size borrows another's, e.g. at 512 px and
+    above, where they agree)."""
     tiles, titles = [], []
     for config in configs:
-        for size in SIZE_STRIP:
-            path = next((SIZES / c / f"{pair}-{size}.png" for c in (config, configs[0])
+        for size in sizes:
+            path = next((SIZES / c / f"{pair}-{size}.png" for c in (config, *configs)
                          if (SIZES / c / f"{pair}-{size}.png").exists()), None)
             if path is None:
                 raise SystemExit(f"no {size} px result of {pair}: run benchmarks/sizes.py")
             tiles.append(images.load_image(path))
             titles.append(f"{config}: {size} px")
-    _save_jpeg(image_grid(tiles, titles, columns=len(SIZE_STRIP), tile_height=192),
+    _save_jpeg(image_grid(tiles, titles, columns=len(sizes), tile_height=192),
                DOCS / "look_sizes.jpg")
 
 
@@ -100,11 +100,12 @@ def main() -> None:
     parser.add_argument("--configs", default="before,after",
                         help="sizes: the configurations of benchmarks/sizes.py, one row each")
     parser.add_argument("--pair", default="tubingen-starry_night", help="sizes: the pair shown")
+    parser.add_argument("--sizes", default=SIZE_STRIP, help="sizes: the sizes shown")
     args = parser.parse_args()
     if args.what == "strength":
         strength_strip(args.size, args.style)
     elif args.what == "sizes":
-        size_strips(args.configs.split(","), args.pair)
+        size_strips(args.configs.split(","), args.pair, [int(v) for v in args.sizes.split(",")])
     else:
         comparison(args.reference, args.reference_title)
 

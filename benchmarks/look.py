@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from PIL import Image
@@ -177,6 +178,26 @@ def print_table(table: dict) -> None:
                   f"{seconds} | {check} |")
 
 
+def chosen(parser: argparse.ArgumentParser, args: argparse.Namespace, known_pairs: Mapping,
+           known_configs: Mapping) -> tuple[list[str], list[str], dict[str, dict]]:
+    """The pairs and configurations ``args`` name (``--pairs``, ``--configs``) and the extra
+    configurations (``--config NAME=JSON``); a usage error for an unknown pair, or for an unknown
+    configuration to ``run``."""
+    extra = {name: json.loads(text) for name, _, text in
+             (item.partition("=") for item in args.config)}
+    pairs, configs = args.pairs.split(","), args.configs.split(",")
+    unknown = [pair for pair in pairs if pair not in known_pairs]
+    if unknown:
+        parser.error(f"unknown pair {', '.join(unknown)}; the pairs are "
+                     f"{', '.join(known_pairs)}")
+    unknown = [config for config in configs if config not in known_configs
+               and config not in extra]
+    if args.what == "run" and unknown:
+        parser.error(f"unknown configuration {', '.join(unknown)}; "
+                     "give it with --config NAME=JSON")
+    return pairs, configs, extra
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["run", "score"])
@@ -189,20 +210,8 @@ def main() -> None:
     parser.add_argument("--recoloured", action="store_true",
                         help="also score each result recoloured to the painting's colours")
     args = parser.parse_args()
-    extra = {}
-    for item in args.config:
-        name, _, text = item.partition("=")
-        extra[name] = json.loads(text)
-    pairs = args.pairs.split(",")
-    configs = args.configs.split(",")
-    unknown = [pair for pair in pairs if pair not in PAIRS]
-    if unknown:
-        parser.error(f"unknown pair {', '.join(unknown)}; the pairs are {', '.join(PAIRS)}")
+    pairs, configs, extra = chosen(parser, args, PAIRS, CONFIGS)
     if args.what == "run":
-        unknown = [config for config in configs if config not in CONFIGS and config not in extra]
-        if unknown:
-            parser.error(f"unknown configuration {', '.join(unknown)}; "
-                         "give it with --config NAME=JSON")
         run(pairs, configs, args.size, extra)
     else:
         table = score(pairs, configs, args.size, args.recoloured)

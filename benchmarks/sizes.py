@@ -27,7 +27,7 @@ import painterly
 from painterly.io import images
 
 sys.path.insert(0, str(Path(__file__).parent))
-from look import image_path
+from look import chosen, image_path
 from look_measures import Scorer, colour_channels
 
 OUT = Path(__file__).resolve().parent / "out" / "sizes"
@@ -150,18 +150,9 @@ def main() -> None:
                                              "results (default: each configuration's own)")
     parser.add_argument("--json", type=Path, help="also write the scores here")
     args = parser.parse_args()
-    extra = {name: json.loads(text) for name, _, text in
-             (item.partition("=") for item in args.config)}
-    pairs, configs = args.pairs.split(","), args.configs.split(",")
+    pairs, configs, extra = chosen(parser, args, PAIRS, CONFIGS)
     sizes = [int(s) for s in args.sizes.split(",")]
-    unknown = [pair for pair in pairs if pair not in PAIRS]
-    if unknown:
-        parser.error(f"unknown pair {', '.join(unknown)}; the pairs are {', '.join(PAIRS)}")
     if args.what == "run":
-        unknown = [config for config in configs if config not in CONFIGS and config not in extra]
-        if unknown:
-            parser.error(f"unknown configuration {', '.join(unknown)}; "
-                         "give it with --config NAME=JSON")
         run(pairs, configs, sizes, extra)
         return
     rows = []

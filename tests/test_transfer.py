@@ -52,7 +52,10 @@ def test_same_seed_gives_identical_pixels():
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs-unbounded"])
 def test_other_optimizers_lower_the_loss(optimizer):
     content, style = synthetic_photo(), synthetic_painting()
-    result = transfer(content, style, optimizer=optimizer, learning_rate=0.05, **FAST)
+    # the objective of the classic tools (no small-size falloff: at 64 px the default's is mostly
+    # its pixel terms, which 25 unbounded steps lower less than half)
+    result = transfer(content, style, optimizer=optimizer, learning_rate=0.05, reference_size=0,
+                      **FAST)
     first = result.history[0].terms.total
     assert result.terms.total < 0.5 * first
 

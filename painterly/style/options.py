@@ -82,9 +82,9 @@ class TransferOptions:
              "0.5,1", low=0.05, high=8, min_items=1, main=True, label="Style scale")
     reference_size: int = option(
         512, "size whose look smaller sizes keep: below it, the style layers that see the "
-             "painting's shapes rather than its strokes (relu4_1, relu5_1) are weighted by the "
-             "painting's area relative to this size, so that a small result keeps as much of "
-             "the scene as a result at this size (docs/look.md); 0 off", low=MIN_SIDE,
+             "painting's shapes rather than its strokes (relu4_1, relu5_1) are weighted by "
+             "(painting size / this size)^6, so that a small result keeps as much of the scene "
+             "as a result at this size (docs/look.md); 0 off", low=MIN_SIDE,
         high=MAX_SIZE, special=0, metavar="PIXELS", label="Reference size (px)")
     style_loss: str = option("gram", "statistic the style loss matches",
                              choices=STYLE_STATISTICS, label="Style statistic")

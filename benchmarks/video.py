@@ -16,6 +16,8 @@ row; one actor gives the local run's pixels).
 
     PYTHONPATH=. python benchmarks/video.py [--size 640] [--frames 24] [--style starry_night]
         [--frame-steps N] [--first-frame-steps N] [--temporal-weight W] [--input PATH]
+        (with --input, --frames takes the clip's first N frames; --figures adds a contact sheet of
+        frames 0, N/3, 2N/3 and N-1, input and every run)
         [--sweep temporal_weight=0,1,10] [--memory SECONDS] [--figures DIR]
         [--ray 1,2 --chunk-frames 8 --overlap 0,4]
 """
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -76,9 +79,14 @@ def run_mode(source: Path, style: str, out: Path, work: Path, settings: dict) ->
     return {"result": result, "cpu": cpu, "wall": wall, "frames": frames}
 
 
+def input_frames(source: Path, size: tuple[int, int], count: int) -> list[np.ndarray]:
+    """The first ``count`` frames of the clip at the output size."""
+    return [resized(f, size) for f in islice(open_clip(source).frames(), count)]
+
+
 def evaluate(source: Path, style: str, run: dict, size: tuple[int, int]) -> dict:
-    inputs = [resized(f, size) for f in open_clip(source).frames()]
     outputs = [np.asarray(Image.open(p).convert("RGB")) for p in run["frames"]]
+    inputs = input_frames(source, size, len(outputs))
     errors = warping_errors(inputs, outputs)
     losses = style_losses(run["frames"], style, size)
     scorer = Scorer(images.load_image(style), Image.fromarray(inputs[0]), max(size))
@@ -141,6 +149,26 @@ def figures(runs: dict[str, list[Path]], folder: Path, first: int = 0, count: in
     with images.atomic_file(folder / "video_side_by_side.gif") as stream:
         pictures[0].save(stream, "GIF", save_all=True, append_images=pictures[1:],
                          duration=round(1000 / fps), loop=0)
+
+
+def contact_sheet(source: Path, size: tuple[int, int], runs: dict[str, list[Path]],
+                  path: Path) -> None:
+    """Frames 0, N/3, 2N/3 and N-1 (columns) of the input and of each run (rows)."""
+    from painterly.io.figures import image_grid
+
+    count = min(len(frames) for frames in runs.values())
+    chosen = sorted({0, count // 3, 2 * count // 3, count - 1})
+    inputs = input_frames(source, size, count)
+    tiles, titles = [], []
+    for name, frames in {"input": None, **runs}.items():
+        for index in chosen:
+            tiles.append(Image.fromarray(inputs[index]) if frames is None
+                         else Image.open(frames[index]).convert("RGB"))
+            titles.append(f"{name} {index}")
+    sheet = image_grid(tiles, titles, columns=len(chosen), font_size=12)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with images.atomic_file(path) as stream:
+        sheet.save(stream, "JPEG", quality=85)
 
 
 def memory(seconds: float, folder: Path) -> str:
@@ -243,6 +271,8 @@ def main() -> None:
     parser.add_argument("--overlap", default="4", help="overlaps to try, e.g. 0,4")
     args = parser.parse_args()
     settings = {"size": args.size}
+    if args.input:
+        settings["frames"] = f"0:{args.frames}"
     for name in ("frame_steps", "first_frame_steps", "temporal_weight"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
@@ -291,6 +321,8 @@ def main() -> None:
                 kept.mkdir(parents=True, exist_ok=True)
                 for file in files:
                     (kept / file.name).write_bytes(file.read_bytes())
+        if args.figures and frames:
+            contact_sheet(source, size, frames, args.figures / "contact_sheet.jpg")
         if args.figures and len(frames) == 2:
             figures({"independent": frames["independent"], "consistent": frames["consistent"]},
                     args.figures)

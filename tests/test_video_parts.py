@@ -102,3 +102,66 @@ def test_painterly_video_is_callable_and_still_a_package():
     assert painterly.video.flow is flow_module
     with pytest.raises(TypeError, match="steps"):
         painterly.video("in.mp4", "starry_night", "out.mp4", steps=5)
+
+
+def _two_frames_and_a_stylizer(**options):
+    from painterly.io import images
+    from painterly.video.stylize import FrameStylizer
+    from painterly.video.synthetic import SyntheticClip
+
+    frames = list(SyntheticClip(width=64, height=48, radius=8).frames(3))
+    style = images.load_image("starry_night")
+    return frames, FrameStylizer([style], (64, 48), {"size": 64, "min_size": 64, **options},
+                                 1.0)
+
+
+def test_later_frames_reuse_the_style_targets_and_keep_their_pixels(monkeypatch):
+    from painterly.style.losses import PerceptualLoss
+    from painterly.video.plan import FramePlan
+
+    frames, stylizer = _two_frames_and_a_stylizer()
+    computed = []
+    real_targets = PerceptualLoss._targets
+
+    def counted(self, *args, **kwargs):
+        computed.append(1)
+        return real_targets(self, *args, **kwargs)
+
+    monkeypatch.setattr(PerceptualLoss, "_targets", counted)
+    first = stylizer(frames[0], FramePlan(True, 6, None))
+    second = stylizer(frames[1], FramePlan(False, 4, None), (frames[0], first.pixels))
+    third = stylizer(frames[2], FramePlan(False, 4, None), (frames[1], second.pixels))
+    assert len(computed) == 1  # once for the clip, not once per frame
+    # a stylizer that computes them anew (a resumed run) makes the same pixels
+    _, fresh = _two_frames_and_a_stylizer()
+    again = fresh(frames[2], FramePlan(False, 4, None), (frames[1], second.pixels))
+    assert len(computed) == 2
+    np.testing.assert_array_equal(again.pixels, third.pixels)
+    # styles recoloured to each frame have targets of their own
+    _, matching = _two_frames_and_a_stylizer(preserve_colors="match")
+    first = matching(frames[0], FramePlan(True, 2, None))
+    matching(frames[1], FramePlan(False, 2, None), (frames[0], first.pixels))
+    assert len(computed) == 4
+
+
+def test_a_later_frame_improves_from_its_first_step(monkeypatch):
+    # its start is the warped previous result, close to its own result: the first trial step
+    # must not overshoot (the step of a start far from the result doubles the objective)
+    from painterly.style.events import Evaluated
+    from painterly.video import stylize
+    from painterly.video.plan import FramePlan
+
+    frames, stylizer = _two_frames_and_a_stylizer()
+    first = stylizer(frames[0], FramePlan(True, 100, None))  # (close to converged)
+
+    def losses_of_the_next_frame() -> list[float]:
+        seen = []
+        stylizer(frames[1], FramePlan(False, 3, None), (frames[0], first.pixels),
+                 on_event=lambda e: isinstance(e, Evaluated) and seen.append(e.terms.total))
+        return seen
+
+    close = losses_of_the_next_frame()
+    assert close[1] < close[0] and close[2] < close[0]
+    monkeypatch.setattr(stylize, "LATER_FRAME_FIRST_STEP", 0.1)
+    far = losses_of_the_next_frame()
+    assert far[1] > close[1]

@@ -30,7 +30,8 @@ from painterly.optim.lbfgsb import minimize_box
 
 METHODS = ("lbfgs", "adam", "lbfgs-unbounded")
 FIRST_STEP = 0.1
-"""Largest pixel change (of the 0..1 range) of L-BFGS-B's first trial step."""
+"""Largest pixel change (of the 0..1 range) of L-BFGS-B's first trial step from a start far from
+the result (the photo, noise, a coarser rung)."""
 
 
 @dataclass
@@ -104,9 +105,11 @@ class _Tracker:
 def optimize_pixels(loss_fn: LossFunction, image: torch.Tensor, *, steps: int,
                     method: str = "lbfgs", learning_rate: float = 0.02, history: int = 20,
                     callback: EvaluationCallback | None = None,
-                    should_stop: StopPredicate | None = None) -> OptimizationResult:
+                    should_stop: StopPredicate | None = None,
+                    first_step: float = FIRST_STEP) -> OptimizationResult:
     """Minimize ``loss_fn`` over the pixels of ``image`` (RGB 0..1) for ``steps`` evaluations;
-    ``callback`` hears of each evaluation, then ``should_stop`` may end the run early."""
+    ``callback`` hears of each evaluation, then ``should_stop`` may end the run early.
+    ``first_step`` (L-BFGS-B): the largest pixel change of the first trial step."""
     if method not in METHODS:
         raise ValueError(f"unknown optimizer '{method}': choose from {', '.join(METHODS)}")
     if image.device.type == "cpu":
@@ -116,7 +119,7 @@ def optimize_pixels(loss_fn: LossFunction, image: torch.Tensor, *, steps: int,
     stopped = interrupted = False
     try:
         if method == "lbfgs":
-            _run_lbfgs_b(tracker, image, history)
+            _run_lbfgs_b(tracker, image, history, first_step)
         elif method == "adam":
             _run_adam(tracker, image, learning_rate)
         else:
@@ -130,10 +133,11 @@ def optimize_pixels(loss_fn: LossFunction, image: torch.Tensor, *, steps: int,
                               time.perf_counter() - start, stopped, interrupted)
 
 
-def _run_lbfgs_b(tracker: _Tracker, image: torch.Tensor, history: int) -> None:
+def _run_lbfgs_b(tracker: _Tracker, image: torch.Tensor, history: int,
+                 first_step: float) -> None:
     """L-BFGS-B (:mod:`painterly.optim.lbfgsb`, on the image's device and dtype) on the objective
     times a constant chosen at the first evaluation so that the first trial step moves no pixel
-    by more than :data:`FIRST_STEP`. L-BFGS-B's first step is the raw gradient projected on the
+    by more than ``first_step``. L-BFGS-B's first step is the raw gradient projected on the
     box: unscaled, it sends every pixel to 0 or 1 (a loss some 1000x the start) and the line
     search spends evaluations backing off from there."""
     shape = image.shape
@@ -143,7 +147,7 @@ def _run_lbfgs_b(tracker: _Tracker, image: torch.Tensor, history: int) -> None:
         nonlocal scale
         loss, gradient = tracker.evaluate(flat.view(shape))
         if scale is None:
-            scale = FIRST_STEP / max(float(gradient.abs().max()), 1e-30)
+            scale = first_step / max(float(gradient.abs().max()), 1e-30)
         return float(loss) * scale, gradient.reshape(-1) * scale
 
     start = image.detach().clamp(0, 1).reshape(-1)

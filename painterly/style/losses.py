@@ -363,6 +363,16 @@ class PerceptualLoss:
                               for name, value in targets.items()}
         self.regions = []
 
+    def saved_style(self) -> tuple[dict, dict]:
+        """The whole-image style targets and layer weights now in use, for
+        :meth:`restore_style` on a later objective with the same styles and options."""
+        return dict(self.style_targets), dict(self.layer_weights)
+
+    def restore_style(self, saved: tuple[dict, dict]) -> None:
+        """Use targets that :meth:`saved_style` returned instead of computing them again."""
+        targets, weights = saved
+        self.style_targets, self.layer_weights, self.regions = dict(targets), dict(weights), []
+
     @torch.no_grad()
     def set_regions(self, images: Sequence[torch.Tensor | None], guides: torch.Tensor) -> None:
         """One style image per region: ``guides`` (K, 1, H, W) holds K soft masks (0..1) at the

@@ -11,6 +11,7 @@ each rung's allotment). Most evaluations happen where they are cheap.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from painterly.errors import UserError
 from painterly.io import images
 from painterly.nets.devices import free_device_bytes, resolve_device, resolve_precision
 from painterly.nets.vgg import MIN_SIDE, load_vgg19
-from painterly.optim.optimize import LossTerms, optimize_pixels
+from painterly.optim.optimize import FIRST_STEP, LossTerms, optimize_pixels
 from painterly.options import OptionError, check_known
 from painterly.style import color, guides, memory, schedule
 from painterly.style.events import Evaluated, Listener, RungFinished, Snapshot
@@ -51,11 +52,27 @@ class TransferResult:
     interrupted: bool = False
     history: list[Evaluated] = field(default_factory=list)
     """Every evaluation of the run (see :meth:`Evaluated.record` for a trace row)."""
-    content_style_loss: float | None = None
-    """Style loss of the content image itself against the same targets: the yardstick for how
-    far the result moved towards the style."""
+    measure_content_style: Callable[[], float] | None = field(default=None, repr=False)
     options: TransferOptions | None = None
     """The settings the run used (preset applied)."""
+
+    @functools.cached_property
+    def content_style_loss(self) -> float | None:
+        """Style loss of the content image itself against the same targets: the yardstick for
+        how far the result moved towards the style (computed when first asked: one forward
+        pass, which a video's frames do without)."""
+        return None if self.measure_content_style is None else self.measure_content_style()
+
+
+@dataclass
+class StyleTargetCache:
+    """Whole-image style targets (and their layer weights) by image size, kept from one
+    transfer for the next with the same styles and options (a video's frames), which then
+    does not recompute them: the same values, without one forward pass of each style image
+    per frame. Not used where the styles are recoloured to each content image
+    (``preserve_colors`` luminance and match)."""
+
+    targets: dict[tuple[int, int], tuple[dict, dict]] = field(default_factory=dict)
 
 
 # --- the plan ------------------------------------------------------------------------------------
@@ -86,9 +103,11 @@ class Plan:
     def content_at(self, size: tuple[int, int]) -> torch.Tensor:
         return _tensor(self.content, size, self.opts.device)
 
-    def set_targets(self, objective: Objective, content: torch.Tensor) -> None:
+    def set_targets(self, objective: Objective, content: torch.Tensor,
+                    cache: StyleTargetCache | None = None) -> None:
         """Content and style targets at the size of ``content``: style blended over the whole
-        image, or one per mask region."""
+        image (from ``cache`` when it has them for this size, else kept there), or one per
+        mask region."""
         size = (content.shape[-1], content.shape[-2])
         objective.set_content(content)
         if self.palette is not None and self.opts.palette_weight:
@@ -96,6 +115,11 @@ class Plan:
                                              palette_share(self.opts.strength))
             # on the shared PerceptualLoss: a tiled objective adds its pixel terms from it too
             self.loss.set_palette(*(part.to(content.device) for part in moments))
+        if color.keeps_photo_colours(self.opts.preserve_colors):
+            cache = None  # the styles were recoloured to this content: their targets are its own
+        if self.regions is None and cache is not None and size in cache.targets:
+            self.loss.restore_style(cache.targets[size])
+            return
         side = self.opts.min_side
         tensors = [None if s is None else _tensor(s, _style_size(s, size, scale, side),
                                                   self.opts.device)
@@ -103,6 +127,8 @@ class Plan:
                                        strict=True)]
         if self.regions is None:
             objective.set_style(tensors, self.opts.style_blend)
+            if cache is not None:
+                cache.targets[size] = self.loss.saved_style()
         else:
             objective.set_regions(tensors, self.regions.guides(size).to(self.opts.device))
 
@@ -269,7 +295,8 @@ class _RungRun:
 def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[images.ImageSource],
              *, on_event: Listener | None = None, should_stop: Callable[[], bool] | None = None,
              save_every: int = 0, init_image: InitImage | None = None,
-             extra_loss: ExtraLoss | None = None, **options) -> TransferResult:
+             extra_loss: ExtraLoss | None = None, style_cache: StyleTargetCache | None = None,
+             first_step: float = FIRST_STEP, **options) -> TransferResult:
     """Render ``content`` in the style of ``style`` (one image or several).
 
     ``options`` are the fields of :class:`TransferOptions`. ``on_event`` receives the typed
@@ -281,7 +308,10 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
 
     ``init_image`` (a PIL image or a (1, 3, H, W) 0..1 tensor) is the start instead of
     ``init``; ``extra_loss`` maps the pixels (1, 3, H, W) at the current rung to a scalar
-    tensor added to the objective (reported as ``terms.extra``).
+    tensor added to the objective (reported as ``terms.extra``). ``style_cache``
+    keeps the style targets for the next call with the same styles and options;
+    ``first_step`` is the largest pixel change of L-BFGS-B's first trial step (smaller for a
+    start already close to the result, as a video's warped previous frame is).
     """
     check_known(TransferOptions, options)
     opts = TransferOptions(**apply_preset(options)).validated()
@@ -309,7 +339,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         if rungs[index].steps == 0 and not budget.needs_measurement:
             continue
         content_tensor = the_plan.content_at(rungs[index].size)
-        the_plan.set_targets(objective, content_tensor)
+        the_plan.set_targets(objective, content_tensor, style_cache)
         current = _start(init_image, the_plan, content_tensor) if current is None else \
             images.resize_tensor(current, tuple(content_tensor.shape[-2:]))
         if budget.needs_measurement:  # plan the whole run from two evaluations
@@ -322,7 +352,8 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         outcome = optimize_pixels(objective, current, steps=run.step_limit,
                                   method=opts.optimizer, learning_rate=opts.learning_rate,
                                   history=the_plan.memory_plans[index].history,
-                                  callback=run.evaluated, should_stop=run.stop_requested)
+                                  callback=run.evaluated, should_stop=run.stop_requested,
+                                  first_step=first_step)
         current, result_terms = outcome.image, outcome.terms or result_terms
         done += outcome.evaluations
         budget.record(rungs[index].pixels, outcome.evaluations, outcome.seconds)
@@ -342,15 +373,15 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         current = _start(init_image, the_plan, the_plan.content_at(final_size))
     if current.shape[-1] != final_size[0] or current.shape[-2] != final_size[1]:
         current = images.resize_tensor(current, (final_size[1], final_size[0]))  # size asked
-    content_style_loss = None
+    measure_content_style = None
     if content_tensor is not None:  # against the targets of the last rung that ran
-        content_style_loss = objective.style_value(content_tensor)
+        measure_content_style = functools.partial(objective.style_value, content_tensor)
     current = the_plan.finish(current).cpu()
     if on_event is not None:
         on_event(Snapshot(image=current, kind="final", rung=len(rungs) - 1, step=done))
     return TransferResult(images.to_image(current), current, result_terms, done,
                           time.perf_counter() - budget.start, interrupted, history,
-                          content_style_loss=content_style_loss, options=opts)
+                          measure_content_style=measure_content_style, options=opts)
 
 
 # --- helpers ---------------------------------------------------------------------------------

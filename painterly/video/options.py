@@ -27,8 +27,8 @@ class VideoOptions:
         TransferOptions.steps, "evaluations of the first frame's full coarse-to-fine run (at "
                                "its final size)", low=1, label="Steps of the first frame")
     frame_steps: int = option(
-        20, "evaluations of every later frame (single scale, starting from the warped "
-            "previous result)", low=1, main=True, label="Steps per later frame")
+        7, "evaluations of every later frame (single scale, starting from the warped "
+           "previous result)", low=1, main=True, label="Steps per later frame")
     time_budget: float | None = option(
         None, "seconds for the whole video, shared among the frames in proportion to their "
               "steps and re-planned after each frame", positive=True, metavar="SECONDS",

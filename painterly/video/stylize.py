@@ -17,9 +17,16 @@ from PIL import Image
 from painterly.io import images
 from painterly.style import color
 from painterly.style.events import Event
-from painterly.style.transfer import transfer
+from painterly.style.options import TransferOptions
+from painterly.style.transfer import StyleTargetCache, transfer
 from painterly.video import fill, flow, plan
 from painterly.video.temporal import TemporalLoss
+
+LATER_FRAME_FIRST_STEP = 0.01
+"""Largest pixel change of L-BFGS-B's first trial step on a later frame. Its start, the warped
+previous result, is close to the frame's result: an image's first step (0.1) overshot there (the
+objective doubled at the second evaluation at 128-640 px, a wasted evaluation of every frame);
+with 0.01 it falls from the first step (tests/test_video_parts.py)."""
 
 
 @dataclass
@@ -40,6 +47,7 @@ class FrameStylizer:
         self.styles, self.size = styles, size
         self.frame_options, self.temporal_weight = frame_options, temporal_weight
         self.palette = _palette(styles, frame_options)
+        self.style_targets = StyleTargetCache()
 
     def __call__(self, frame: np.ndarray, frame_plan: plan.FramePlan,
                  previous: tuple[np.ndarray, np.ndarray] | None = None, *,
@@ -60,12 +68,15 @@ class FrameStylizer:
                                             self.temporal_weight,
                                             options.get("preserve_colors"), self.palette)
             timing["flow"] = time.perf_counter() - moment
-            options.update(min_size=max(self.size), coarse_steps=0, init_image=init)
+            # a memory longer than the frame's steps is never filled, only allocated
+            history = min(options.get("history", TransferOptions.history), frame_plan.steps)
+            options.update(min_size=max(self.size), coarse_steps=0, init_image=init,
+                           first_step=LATER_FRAME_FIRST_STEP, history=history)
             if self.temporal_weight > 0:
                 options["extra_loss"] = temporal
         moment = time.perf_counter()
         outcome = transfer(Image.fromarray(frame), self.styles, on_event=on_event,
-                           should_stop=should_stop, **options)
+                           should_stop=should_stop, style_cache=self.style_targets, **options)
         timing["optimization"] = time.perf_counter() - moment
         if outcome.interrupted or (should_stop is not None and should_stop()):
             return None

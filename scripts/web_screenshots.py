@@ -7,7 +7,7 @@ Needs Chromium (Debian: apt-get install chromium) and Playwright for Python (pip
 download). Run from the repository root:
 
     python scripts/web_screenshots.py [--size 256] [--steps 100] [--coarse-steps 100]
-        [--reconstruction-size 128] [--reconstruction-steps 100] [--video-size 192]
+        [--reconstruction-size 128] [--reconstruction-steps 100] [--video-size 256]
         [--video-frames 12] [--parts page,lab,reconstruction,video]
 
 ``--data-dir DIR`` keeps the run; given again, the page re-attaches to that finished run (as after
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--coarse-steps", type=int, default=None, help="(default: the page's)")
     parser.add_argument("--reconstruction-size", type=int, default=128)
     parser.add_argument("--reconstruction-steps", type=int, default=100)
-    parser.add_argument("--video-size", type=int, default=192)
+    parser.add_argument("--video-size", type=int, default=256)
     parser.add_argument("--video-frames", type=int, default=12,
                         help="frames of the synthesized clip (at 12 fps)")
     parser.add_argument("--parts", default="page,lab,reconstruction,video",

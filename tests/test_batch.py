@@ -87,7 +87,7 @@ def test_manifest_csv_and_json_lines(inputs, tmp_path):
     assert rows[0].styles == (str(paintings / "painting0.png"), str(paintings / "painting1.png"))
     assert rows[0].options == {"style_weight": 1e4}
     assert rows[1].output == "mine.png" and rows[1].options == {"style_scale": (0.5, 1.0)}
-    assert rows[2].problem == "jobs.csv:4: style_weight: cannot use 'heavy'"
+    assert rows[2].problem == "jobs.csv:4: style_weight must be a number, got 'heavy'"
     jobs = {job.output: job for job in plan_jobs([str(csv)], [str(paintings / "painting1.png")],
                                                  TINY)}
     assert set(jobs) == {"photo0--painting0+painting1.png", "mine.png",

@@ -18,17 +18,20 @@ from painterly.errors import UserError
 from painterly.io.images import resolve_source
 from painterly.nets.devices import keep_freed_host_memory
 from painterly.nets.vgg import load_vgg19
+from painterly.options import named_files
 from painterly.style.guides import KEEP_CONTENT
+from painterly.style.options import TransferOptions
 from painterly.style.transfer import transfer
 
 from .outputs import encode_png
-from .plan import FILE_OPTIONS, Job
+from .plan import Job
 
 
 @dataclass(frozen=True)
 class JobSpec:
     """A job as sent to a worker: its settings, and its input files by role (``content``,
-    ``style0``, ..., ``mask``, ``init``) as (original name, bytes)."""
+    ``style0``, ..., and each option that names a file: ``mask``, ``init``, ``weights``) as
+    (original name, bytes)."""
 
     output: str
     key: str
@@ -90,9 +93,8 @@ def render(spec: JobSpec) -> Rendered | Failure:
         styles = [KEEP_CONTENT if style == KEEP_CONTENT else str(paths[f"style{index}"])
                   for index, style in enumerate(spec.styles)]
         options = dict(spec.options)
-        for option in FILE_OPTIONS:
-            if option in paths:
-                options[option] = str(paths[option])
+        for option in named_files(TransferOptions, options):
+            options[option] = str(paths[option])
         try:
             result = transfer(str(paths["content"]), styles, **options)
         except UserError as error:

@@ -41,10 +41,10 @@ from painterly.nets.vgg import (
 from painterly.optim.optimize import METHODS, LossTerms, optimize_pixels
 from painterly.options import (
     OptionError,
-    check_known,
     check_value,
     field_named,
     option,
+    resolve,
     validate,
 )
 from painterly.style.events import Evaluated, Event, Listener, PartStarted, Snapshot
@@ -136,8 +136,7 @@ def psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
 
 
 def _options(options: dict) -> ReconstructionOptions:
-    check_known(ReconstructionOptions, options)
-    opts = ReconstructionOptions(**options).validated()
+    opts = resolve(ReconstructionOptions, options)
     return dataclasses.replace(opts, device=resolve_device(opts.device))
 
 
@@ -434,7 +433,7 @@ def image_title(source: images.ImageSource, fallback: str) -> str:
 
 
 def _transfer_total(content: Image.Image, options: dict) -> int:
-    opts = TransferOptions(**options).validated()
+    opts = resolve(TransferOptions, options)
     return sum(rung.steps for rung in build(*content.size, opts.size, opts.min_size,
                                             opts.coarse_steps, opts.steps, opts.scale_ratio))
 

@@ -24,13 +24,12 @@ from painterly.io import images
 from painterly.nets.devices import free_device_bytes, resolve_device, resolve_precision
 from painterly.nets.vgg import MIN_SIDE, load_vgg19
 from painterly.optim.optimize import LossTerms, optimize_pixels
-from painterly.options import OptionError, check_known
+from painterly.options import OptionError, resolve
 from painterly.style import color, guides, memory, schedule
 from painterly.style.events import Evaluated, Listener, RungFinished, Snapshot
 from painterly.style.losses import PerceptualLoss
 from painterly.style.objective import Objective, with_extra_loss
 from painterly.style.options import INIT_CHOICES, MAX_SIZE, TransferOptions
-from painterly.style.presets import apply_preset
 from painterly.style.schedule import Budget, Rung
 from painterly.style.tiling import TiledLoss
 
@@ -283,8 +282,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
     ``init``; ``extra_loss`` maps the pixels (1, 3, H, W) at the current rung to a scalar
     tensor added to the objective (reported as ``terms.extra``).
     """
-    check_known(TransferOptions, options)
-    opts = TransferOptions(**apply_preset(options)).validated()
+    opts = resolve(TransferOptions, options)
     opts = dataclasses.replace(opts, device=resolve_device(opts.device))
     the_plan = plan(content, style, opts)
     budget = Budget(opts.time_budget)
@@ -359,7 +357,7 @@ def check_memory(content_size: tuple[int, int], options: dict) -> None:
     """OptionError naming ``size`` when the full-size result of a ``content_size`` photo cannot
     fit the memory limit under ``options`` (TransferOptions fields), before a run is queued; the
     style images count when they are loaded."""
-    opts = TransferOptions(**apply_preset(dict(options)))
+    opts = resolve(TransferOptions, options)
     try:
         _plan_memory(opts, images.fit_long_side(*content_size, opts.size), 0)
     except OptionError as error:

@@ -21,10 +21,9 @@ import numpy as np
 from PIL import Image
 
 from painterly.io import images
-from painterly.options import check_known
+from painterly.options import file_fields, named_files, resolve
 from painterly.style.events import Evaluated, Event
-from painterly.style.options import INPUT_FILE_FIELDS, TransferOptions
-from painterly.style.presets import apply_preset
+from painterly.style.options import TransferOptions
 from painterly.style.transfer import check_style_counts
 from painterly.video import plan, reader, writer
 from painterly.video.events import FrameProgress
@@ -74,14 +73,13 @@ def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
     if set(frame_fields) & set(PER_VIDEO):
         raise TypeError(f"the video sets {', '.join(PER_VIDEO)} per frame: use "
                         "first_frame_steps, frame_steps and the video's time_budget")
-    check_known(TransferOptions, frame_fields)
-    settings = VideoOptions(**{k: v for k, v in options.items() if k in video_fields}).validated()
-    frame_options = apply_preset(frame_fields)
-    checked = TransferOptions(**frame_options).validated()
+    settings = resolve(VideoOptions, {k: v for k, v in options.items() if k in video_fields})
+    checked = resolve(TransferOptions, frame_fields)
+    frame_options = TransferOptions.implied(frame_fields)
     sources = _style_sources(style)
     check_style_counts(checked.style_blend, checked.style_scale, len(sources))
-    output_path = writer.check_output(output, [input, *sources, *(
-        frame_options.get(name) for name in INPUT_FILE_FIELDS)])
+    files = named_files(TransferOptions, frame_options)
+    output_path = writer.check_output(output, [input, *sources, *files.values()])
     clip = reader.open_clip(input, settings.selection())
     styles = _load_styles(sources)
     size = _working_size(clip.size, checked.size)
@@ -89,7 +87,8 @@ def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
     key_parts = {"clip": clip.fingerprint(), "styles": [_image_hash(s) for s in styles],
                  "size": size, "options": frame_options,
                  "video": _pixel_settings(settings),
-                 "files": {k: _file_stamp(frame_options.get(k)) for k in ("mask", "weights")}}
+                 "files": {k: _file_stamp(files.get(k)) for k in file_fields(TransferOptions)
+                           if k not in PER_VIDEO}}
     work = WorkFolder(settings.work_dir or default_root(), run_key(key_parts),
                       {"input": str(input), **key_parts})
     if settings.ray is None:

@@ -300,3 +300,33 @@ def test_a_default_output_name_too_long_is_a_row_problem_before_any_work(tmp_pat
     [job] = plan_jobs([str(manifest)], outdir=tmp_path / "out")
     assert job.problem.startswith("rows.jsonl:1: the file name is") and "more than 240" in \
         job.problem
+
+
+def test_a_weights_file_travels_with_the_job_to_any_worker(inputs, tmp_path, monkeypatch):
+    """Options declared ``names_file`` (here --weights) are hashed into the job's key and sent
+    as bytes, so a worker without the driver's disk (a Ray actor elsewhere) reads its own
+    copy."""
+    from painterly.batch import render
+
+    photos, paintings = inputs
+    weights = tmp_path / "vgg19-caffe.pth"
+    weights.write_bytes(b"not really weights")
+    job = plan_jobs([str(photos)], [str(paintings)], {**TINY, "weights": str(weights)})[0]
+    assert job.files()["weights"] == str(weights) and job.inputs["weights"]
+    assert json.loads(job.settings)["weights"] == "file"
+    spec = render.job_spec(job).without_data()
+    spec = spec.with_data([render.resolve_source(name).read_bytes()
+                           for name, _ in spec.files.values()])
+    weights.unlink()  # the worker's side: the driver's file is not there
+    seen = {}
+
+    def fake_transfer(content, styles, **options):
+        seen["weights"] = options["weights"]
+        seen["bytes"] = open(options["weights"], "rb").read()
+        raise UserError(f"stop at {options['weights']}")
+
+    monkeypatch.setattr(render, "transfer", fake_transfer)
+    failure = render.render(spec)
+    assert seen["bytes"] == b"not really weights" and seen["weights"] != str(weights)
+    assert seen["weights"].endswith("vgg19-caffe.pth")  # the layout is still guessed from it
+    assert failure.error == f"stop at {weights}"  # messages name the user's file

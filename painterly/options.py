@@ -101,6 +101,13 @@ def option(default: Any, help: str, **spec: Any) -> Any:
     return dataclasses.field(default=default, metadata={"spec": Spec(help=help, **spec)})
 
 
+def same_as(options_class: type, name: str) -> Any:
+    """The declaration of another settings class's field, for a class that takes it as it is
+    (``ray: str | None = same_as(WorkerOptions, "ray")``): declared once, one help, one rule."""
+    declared = next(item for item in dataclasses.fields(options_class) if item.name == name)
+    return dataclasses.field(default=declared.default, metadata=declared.metadata)
+
+
 @dataclass(frozen=True)
 class Field:
     """A declared option: name, default, kinds (alternatives, in order), optional, spec."""
@@ -230,14 +237,14 @@ def _check_number(item: Field, value: float, whole: bool) -> None:
         raise OptionError(item.name, f"must be a finite number, got {value}")
     if whole and value != int(value):
         raise OptionError(item.name, f"must be a whole number, got {value}")
-    if whole and abs(value) >= WHOLE_LIMIT:  # beyond what torch and NumPy take as integers
-        raise OptionError(item.name, f"must be a whole number below 2^63 in size, got {value:g}")
     if spec.special is not None and value == spec.special:
         return
     if ((spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high)
             or (spec.below is not None and value >= spec.below)
             or (spec.positive and value <= 0)):
         raise OptionError(item.name, f"must be {_bounds_text(spec)}, got {value:g}")
+    if whole and abs(value) >= WHOLE_LIMIT:  # beyond what torch and NumPy take as integers
+        raise OptionError(item.name, f"must be a whole number below 2^63 in size, got {value:g}")
 
 
 def check_value(item: Field, value: Any, options: Any = None) -> None:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -322,7 +323,7 @@ def test_a_weights_file_travels_with_the_job_to_any_worker(inputs, tmp_path, mon
 
     def fake_transfer(content, styles, **options):
         seen["weights"] = options["weights"]
-        seen["bytes"] = open(options["weights"], "rb").read()
+        seen["bytes"] = Path(options["weights"]).read_bytes()
         raise UserError(f"stop at {options['weights']}")
 
     monkeypatch.setattr(render, "transfer", fake_transfer)

@@ -34,7 +34,7 @@ CHUNKS = {"chunk_frames": 3, "overlap": 1, "threads": 1, "keep_frames": True}
 @pytest.fixture(scope="module")
 def cluster():
     """A one-node Ray cluster of this test process with 2 CPUs; yields its address."""
-    from painterly.batch.raycluster import runtime_env
+    from painterly.cluster import runtime_env
 
     # Ray starts workers 15 steps nicer than itself: on a busy machine they would barely run
     os.environ.setdefault("RAY_worker_niceness", "0")

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from painterly.errors import UserError
+from painterly.options import resolve
 
 from .events import BatchEvent, BatchSummary, Counts
 from .executor import Executor
 from .local import LocalExecutor, default_layout
+from .options import BatchOptions
 from .outputs import output_key, part_owner, stale_parts, write_output
 from .owner import Owner, is_dead
 from .plan import Job, plan_jobs
@@ -27,9 +29,6 @@ HEARTBEAT_S = 5.0
 LEASE_S = 60.0
 """A job whose lease is this old is taken over by another driver even if its owner cannot be
 checked (another host): well above the heartbeat."""
-
-MAX_RETRIES = 1000
-"""Most further attempts of a failed job (the store counts attempts in a 64-bit integer)."""
 
 ProgressCallback = Callable[[BatchEvent], None]
 
@@ -46,11 +45,10 @@ def run_batch(contents: str | Sequence[str], styles: str | Sequence[str] = (), *
     ``HOST:PORT`` of a Ray cluster (default: processes on this machine); ``workers``: processes or
     Ray actors; ``threads``: torch threads of each. ``progress`` receives a BatchEvent after every
     change. Ctrl-C (KeyboardInterrupt) ends the run early: the summary says so, running jobs go
-    back to pending. UserError for a command that cannot start."""
-    if not 0 <= retries <= MAX_RETRIES:
-        raise UserError(f"--retries must be between 0 and {MAX_RETRIES}, got {retries}")
-    if (workers is not None and workers < 1) or (threads is not None and threads < 1):
-        raise UserError("--workers and --threads must be at least 1")
+    back to pending. UserError for a command that cannot start (OptionError naming the field
+    for a bad ``retries``, ``workers``, ... : they are :class:`BatchOptions`' fields)."""
+    settings = resolve(BatchOptions, {"retries": retries, "ray": ray, "workers": workers,
+                                      "threads": threads})
     contents = [contents] if isinstance(contents, str) else list(contents)
     styles = [styles] if isinstance(styles, str) else list(styles)
     outdir = Path(outdir)
@@ -63,8 +61,9 @@ def run_batch(contents: str | Sequence[str], styles: str | Sequence[str] = (), *
     try:
         jobs = plan_jobs(contents, styles, options, hasher=store.hash_file, outdir=outdir)
         return _Driver(store, jobs,
-                       max_attempts=1 + retries, progress=progress).run(
-            lambda: make_executor(ray, workers, threads, options or {}))
+                       max_attempts=1 + settings.retries, progress=progress).run(
+            lambda: make_executor(settings.ray, settings.workers, settings.threads,
+                                  options or {}))
     finally:
         store.close()
 

@@ -5,7 +5,6 @@ every failure as a one-line reason that says whether another try could help."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -16,8 +15,6 @@ import torch
 
 from painterly.errors import UserError
 from painterly.io.images import resolve_source
-from painterly.nets.devices import keep_freed_host_memory
-from painterly.nets.vgg import load_vgg19
 from painterly.options import named_files
 from painterly.style.guides import KEEP_CONTENT
 from painterly.style.options import TransferOptions
@@ -75,15 +72,6 @@ def job_spec(job: Job) -> JobSpec:
     return JobSpec(job.output, job.key, job.styles, dict(job.options), files)
 
 
-def prepare_worker(threads: int | None) -> None:
-    """Once per worker process: its torch threads, the heap setting painterly's CLI uses, and
-    the VGG-19 loaded (cached for every later job)."""
-    if threads:
-        torch.set_num_threads(threads)
-    keep_freed_host_memory()
-    load_vgg19()
-
-
 def render(spec: JobSpec) -> Rendered | Failure:
     """Run one job. Never raises for a job's own problem: returns a Failure instead."""
     started = time.perf_counter()
@@ -126,9 +114,3 @@ def _named(message: str, names: dict[str, str]) -> str:
     for temporary, name in names.items():
         message = message.replace(temporary, name)
     return " ".join(message.split())
-
-
-def worker_label() -> str:
-    import socket
-
-    return f"pid {os.getpid()} on {socket.gethostname()}"

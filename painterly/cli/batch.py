@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from painterly.cli.common import add_quiet, positive_int, say
+from painterly.batch.options import BatchOptions
+from painterly.cli.common import add_quiet, say
 from painterly.cli.options import add_option_fields, options_from_args
 from painterly.errors import UserError
 from painterly.style.options import TransferOptions
@@ -34,19 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                          "x style (a manifest row's own style wins)")
     parser.add_argument("-o", "--output-dir", dest="outdir", metavar="OUTDIR",
                         help="folder for the results and the job store")
-    parser.add_argument("--retries", type=int, default=2,
-                        help="further attempts of a failed job, over all runs (default 2, at "
-                             "most 1000)")
-    parser.add_argument("--ray", metavar="ADDRESS",
-                        help="run on a Ray cluster: auto (the one 'ray start' made) or HOST:PORT "
-                             "(needs pip install 'painterly[ray]')")
-    parser.add_argument("--workers", type=positive_int, default=None,
-                        help="worker processes (or Ray actors) (default: sized to the machine)")
-    parser.add_argument("--threads", type=positive_int, default=None,
-                        help="torch threads per worker (default: sized to the machine)")
     parser.add_argument("--json-progress", action="store_true",
                         help="one JSON object per line on stdout for every event, no bar")
     add_quiet(parser)
+    add_option_fields(parser, BatchOptions, title="batch options")
     add_option_fields(parser, TransferOptions, title="transfer options (for every job)")
     parser.set_defaults(run=run_batch_command)
 
@@ -64,9 +56,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
     progress = JsonProgress(sys.stdout) if args.json_progress else \
         None if args.quiet else ProgressBar(sys.stderr)
     summary = run_batch(args.contents, args.styles, outdir=args.outdir,
-                        options=options_from_args(args, TransferOptions), retries=args.retries,
-                        ray=args.ray, workers=args.workers, threads=args.threads,
-                        progress=progress)
+                        options=options_from_args(args, TransferOptions),
+                        progress=progress, **options_from_args(args, BatchOptions))
     report = (lambda line: print(line, file=sys.stderr)) if args.json_progress else say
     for line in summary.lines():
         report(line)

@@ -19,8 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from painterly.batch.raycluster import MAX_WORKER_DEATHS, actor_layout, connect, first_line
-from painterly.batch.render import prepare_worker
+from painterly.cluster import (
+    MAX_WORKER_DEATHS,
+    actor_layout,
+    connect,
+    first_line,
+    prepare_worker,
+)
 from painterly.errors import UserError
 from painterly.video import reader
 from painterly.video.chunks import Chunk, ChunkLedger, Task, next_chunk, plan_chunks

@@ -87,12 +87,13 @@ def plan_jobs(contents: Sequence[str], styles: Sequence[str] = (),
         else:
             plain.append(argument)
     if plain and not style_files:
-        raise UserError("give one or more --style images (or a manifest with a style column)")
+        raise OptionError("styles", "needs one or more style images (or a manifest with a "
+                                    "style column)")
     if plain:
         try:
             check_style_counts(common.style_blend, common.style_scale, 1)
         except OptionError as error:
-            raise OptionError(error.field, f"{error.message} (each CONTENTS x --style job has "
+            raise OptionError(error.field, f"{error.message} (each content x style job has "
                                            "one style image: several per job need a manifest "
                                            "row)") from None
     for content in expand_all(plain, "content image", skip) if plain else []:

@@ -88,9 +88,9 @@ def render(spec: JobSpec) -> Rendered | Failure:
         except UserError as error:
             return Failure(_named(str(error), names), retry=False)
         except MemoryError:
-            return Failure("out of memory (try a smaller --size or fewer --workers)", retry=True)
+            return Failure("out of memory (try a smaller size or fewer workers)", retry=True)
         except torch.OutOfMemoryError:
-            return Failure("out of GPU memory (try a smaller --size)", retry=True)
+            return Failure("out of GPU memory (try a smaller size)", retry=True)
         except Exception as error:
             return Failure(_named(f"{type(error).__name__}: {error}", names), retry=True)
     if result.interrupted:

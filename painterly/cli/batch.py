@@ -10,7 +10,7 @@ import sys
 
 from painterly.batch.options import BatchOptions
 from painterly.cli.common import add_quiet, say
-from painterly.cli.options import add_option_fields, options_from_args
+from painterly.cli.options import add_option_fields, name_flag, options_from_args
 from painterly.errors import UserError
 from painterly.style.options import TransferOptions
 
@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--style", dest="styles", metavar="STYLE", nargs="+", action="extend",
                         default=[], help="style images, folders or globs: one job per content "
                                          "x style (a manifest row's own style wins)")
+    name_flag("styles", "--style")
     parser.add_argument("-o", "--output-dir", dest="outdir", metavar="OUTDIR",
                         help="folder for the results and the job store")
     parser.add_argument("--json-progress", action="store_true",

@@ -111,6 +111,12 @@ def add_option_fields(parser: argparse.ArgumentParser, options_class: type, *,
     return added
 
 
+def name_flag(field: str, flag: str) -> None:
+    """Word errors about ``field`` (an argument of the library that no settings class declares,
+    e.g. a batch's ``styles``) as about ``flag``."""
+    FLAGS[field] = flag
+
+
 def options_from_args(args: argparse.Namespace, options_class: type) -> dict[str, Any]:
     """The fields of ``options_class`` the user gave on the command line, as keywords."""
     return {item.name: getattr(args, item.name) for item in fields_of(options_class)

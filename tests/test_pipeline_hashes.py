@@ -13,8 +13,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
-import torch
 from PIL import Image
 
 from painterly.batch import run_batch
@@ -35,15 +33,6 @@ def _digest(image: Image.Image) -> str:
 
 def _folder_digests(folder: Path) -> list[str]:
     return [_digest(Image.open(path)) for path in sorted(folder.glob("*.png"))]
-
-
-@pytest.fixture
-def one_thread():
-    """One torch thread: the reductions, and so the pixels, do not depend on the machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _inputs(root: Path) -> dict[str, Path]:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from painterly.errors import UserError
@@ -57,15 +56,6 @@ def style(tmp_path):
     path = tmp_path / "style.png"
     synthetic_painting(48, 48).save(path)
     return path
-
-
-@pytest.fixture
-def one_thread():
-    """The actors use one torch thread: so does the local run they are compared with."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _frames(folder: Path) -> list[np.ndarray]:

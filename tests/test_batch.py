@@ -67,12 +67,14 @@ def test_key_follows_content_and_settings_not_paths(inputs, tmp_path):
     assert plan_jobs([str(moved)], [str(paintings / "painting0.png")], TINY)[0].key != key
 
 
-def test_command_errors_stop_before_any_work(inputs, tmp_path):
+def test_command_errors_stop_before_any_work(inputs, tmp_path, capsys):
     photos, paintings = inputs
     with pytest.raises(UserError, match="no files match"):
         plan_jobs([str(tmp_path / "nothing*.jpg")], [str(paintings)], TINY)
-    with pytest.raises(UserError, match="--style"):
+    with pytest.raises(UserError, match="styles needs one or more style images"):
         plan_jobs([str(photos)], [], TINY)
+    assert main(["batch", str(photos), "-o", str(tmp_path / "out")]) == 2
+    assert "error: --style needs one or more style images" in capsys.readouterr().err
     with pytest.raises(UserError, match="size"):
         plan_jobs([str(photos)], [str(paintings)], {"size": 4})
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from painterly.errors import UserError
 from painterly.options import resolve
+from painterly.runs import StopCheck, eta, listener_of
 
 from .events import BatchEvent, BatchSummary, Counts
 from .executor import Executor
@@ -36,17 +37,21 @@ ProgressCallback = Callable[[BatchEvent], None]
 def run_batch(contents: str | Sequence[str], styles: str | Sequence[str] = (), *,
               outdir: str | os.PathLike, options: dict[str, Any] | None = None,
               retries: int = 2, ray: str | None = None, workers: int | None = None,
-              threads: int | None = None, progress: ProgressCallback | None = None) -> BatchSummary:
+              threads: int | None = None, on_event: ProgressCallback | None = None,
+              should_stop: StopCheck | None = None,
+              progress: ProgressCallback | None = None) -> BatchSummary:
     """Style every content image with every style (or run every manifest row) into ``outdir``.
 
     ``contents``: image files, folders, glob patterns, or CSV / JSON-lines manifests; ``styles``:
     style images (files, folders, globs, example names); ``options``: TransferOptions fields for
     all jobs. ``retries``: further attempts of a failed job (over all runs). ``ray``: ``auto`` or
     ``HOST:PORT`` of a Ray cluster (default: processes on this machine); ``workers``: processes or
-    Ray actors; ``threads``: torch threads of each. ``progress`` receives a BatchEvent after every
-    change. Ctrl-C (KeyboardInterrupt) ends the run early: the summary says so, running jobs go
+    Ray actors; ``threads``: torch threads of each. ``on_event`` receives a BatchEvent after every
+    change (``progress`` is its older name). ``should_stop`` returning True (asked between
+    jobs) or Ctrl-C (KeyboardInterrupt) ends the run early: the summary says so, running jobs go
     back to pending. UserError for a command that cannot start (OptionError naming the field
     for a bad ``retries``, ``workers``, ... : they are :class:`BatchOptions`' fields)."""
+    progress = listener_of(on_event, progress)
     settings = resolve(BatchOptions, {"retries": retries, "ray": ray, "workers": workers,
                                       "threads": threads})
     contents = [contents] if isinstance(contents, str) else list(contents)
@@ -61,7 +66,8 @@ def run_batch(contents: str | Sequence[str], styles: str | Sequence[str] = (), *
     try:
         jobs = plan_jobs(contents, styles, options, hasher=store.hash_file, outdir=outdir)
         return _Driver(store, jobs,
-                       max_attempts=1 + settings.retries, progress=progress).run(
+                       max_attempts=1 + settings.retries, progress=progress,
+                       should_stop=should_stop).run(
             lambda: make_executor(settings.ray, settings.workers, settings.threads,
                                   options or {}))
     finally:
@@ -92,11 +98,12 @@ def make_executor(ray: str | None, workers: int | None, threads: int | None,
 
 class _Driver:
     def __init__(self, store: JobStore, jobs: list[Job], *, max_attempts: int,
-                 progress: ProgressCallback | None):
+                 progress: ProgressCallback | None, should_stop: StopCheck | None = None):
         self.store = store
         self.jobs = {job.output: job for job in jobs}
         self.max_attempts = max_attempts
         self.progress = progress
+        self.should_stop = should_stop
         self.owner = str(Owner.current())
         self.started = time.monotonic()
         self.finished_now = 0
@@ -112,7 +119,7 @@ class _Driver:
                 executor = make()
             self._emit("start", executor=executor.description if executor else "nothing to do")
             if executor is not None:
-                self._loop(executor, queue)
+                interrupted = self._loop(executor, queue)
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -156,10 +163,13 @@ class _Driver:
             notes.append(f"retrying {retried} failed job(s)")
         return notes
 
-    def _loop(self, executor: Executor, queue: deque[str]) -> None:
+    def _loop(self, executor: Executor, queue: deque[str]) -> bool:
+        """Feed the executor until every job is done; True when ``should_stop`` ended it."""
         running: set[str] = set()
         last_beat = time.monotonic()
         while queue or running:
+            if self.should_stop is not None and self.should_stop():
+                return True
             while queue and len(running) < executor.slots:
                 output = queue.popleft()
                 if self.store.claim(output, self.owner, LEASE_S) is None:
@@ -214,7 +224,6 @@ class _Driver:
             return
         counts = self._counts()
         elapsed = time.monotonic() - self.started
-        eta = None
-        if self.finished_now:
-            eta = (counts.pending + counts.running) * elapsed / self.finished_now
-        self.progress(BatchEvent(kind, counts, output, eta=eta, **details))
+        self.progress(BatchEvent(kind, counts, output, **details,
+                                 eta=eta(elapsed, self.finished_now,
+                                         counts.pending + counts.running)))

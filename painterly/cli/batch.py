@@ -58,7 +58,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         None if args.quiet else ProgressBar(sys.stderr)
     summary = run_batch(args.contents, args.styles, outdir=args.outdir,
                         options=options_from_args(args, TransferOptions),
-                        progress=progress, **options_from_args(args, BatchOptions))
+                        on_event=progress, **options_from_args(args, BatchOptions))
     report = (lambda line: print(line, file=sys.stderr)) if args.json_progress else say
     for line in summary.lines():
         report(line)

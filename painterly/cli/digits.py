@@ -136,7 +136,7 @@ def run_train(args: argparse.Namespace) -> int:
         checkpoint.unlink(missing_ok=True)
     bar = TrainingBar(args.quiet)
     try:
-        result = digits.train(train, options, test=test, checkpoint=checkpoint, progress=bar)
+        result = digits.train(train, options, test=test, checkpoint=checkpoint, on_event=bar)
     except KeyboardInterrupt:
         bar.close()
         if checkpoint.exists():

@@ -76,7 +76,7 @@ def run_video(args: argparse.Namespace) -> int:
                                                                                 VideoOptions)}
     bar = FrameBar(args.quiet)
     try:
-        result = video(args.input, args.styles, args.output, progress=bar, **options)
+        result = video(args.input, args.styles, args.output, on_event=bar, **options)
     finally:
         bar.close()
     per_frame = result.seconds / max(result.computed, 1)

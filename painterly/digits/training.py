@@ -27,6 +27,7 @@ from painterly.io.files import atomic_file, file_problem
 from painterly.nets.digitnet import INPUT_SIZE, DigitNet, DigitNetConfig
 from painterly.nets.layers import ACTIVATIONS, POOLING_KINDS
 from painterly.options import option, validate
+from painterly.runs import listener_of
 
 MODEL_FORMAT = "painterly-digits/1"
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -253,15 +254,19 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 def train(data: Split, options: TrainOptions | None = None, *, test: Split | None = None,
           checkpoint: str | Path | None = None, resume: bool = True,
-          progress: Callable[[TrainProgress], None] | None = None, report_every: int = 20,
-          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+          on_event: Callable[[TrainProgress], None] | None = None, report_every: int = 20,
+          should_stop: Callable[[], bool] | None = None,
+          progress: Callable[[TrainProgress], None] | None = None) -> TrainResult:
     """Train the digit net on ``data`` with ``options`` (default :class:`TrainOptions`).
 
     After each epoch the test accuracy is measured (if ``test`` is given) and, if ``checkpoint``
     is a path, the whole state is written there atomically. With ``resume`` an existing
-    checkpoint of the same options is continued. ``should_stop()`` returning true or Ctrl-C
-    ends training; the checkpoint of the last full epoch stays for a later resume.
+    checkpoint of the same options is continued. ``on_event`` receives a
+    :class:`TrainProgress` every ``report_every`` steps and after each epoch (``progress`` is
+    its older name). ``should_stop()`` returning true or Ctrl-C ends training; the checkpoint of
+    the last full epoch stays for a later resume.
     """
+    progress = listener_of(on_event, progress)
     options = (options or TrainOptions()).validated()
     threads_before = torch.get_num_threads()
     torch.set_num_threads(options.threads)

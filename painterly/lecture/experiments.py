@@ -46,6 +46,7 @@ from painterly.options import (
     same_as,
     validate,
 )
+from painterly.runs import eta
 from painterly.style.events import Evaluated, Event, Listener, PartStarted, Snapshot
 from painterly.style.losses import PerceptualLoss
 from painterly.style.options import MAX_SIZE, TransferOptions
@@ -158,9 +159,8 @@ class _Counter:
         if isinstance(event, Evaluated):
             done = self.done + event.done
             elapsed = time.perf_counter() - self.start
-            eta = elapsed / done * (self.total - done) if done >= 2 else None
             event = dataclasses.replace(event, done=done, total=self.total, elapsed=elapsed,
-                                        eta=eta)
+                                        eta=eta(elapsed, done, self.total - done, at_least=2))
         elif isinstance(event, Snapshot) and event.kind == "final":
             return  # the figure's own result is the final one
         self.on_event(event)

@@ -22,6 +22,7 @@ from PIL import Image
 
 from painterly.io import images
 from painterly.options import file_fields, named_files, resolve
+from painterly.runs import listener_of
 from painterly.style.events import Evaluated, Event
 from painterly.style.options import TransferOptions
 from painterly.style.transfer import check_style_counts
@@ -55,18 +56,21 @@ VideoProgressCallback = Callable[[FrameProgress], None]
 
 
 def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
-          output: str, *, progress: VideoProgressCallback | None = None,
-          should_stop: Callable[[], bool] | None = None, **options) -> VideoResult:
+          output: str, *, on_event: VideoProgressCallback | None = None,
+          should_stop: Callable[[], bool] | None = None,
+          progress: VideoProgressCallback | None = None, **options) -> VideoResult:
     """Stylize the video (or folder / glob of frames) ``input`` with ``style`` (one image or
     several) into ``output`` (.mp4, .mov, .mkv, .webm, .gif, or a folder of PNG frames).
 
     ``options`` are the fields of :class:`VideoOptions` and of
     :class:`~painterly.transfer.TransferOptions` except ``steps``, ``init`` and ``time_budget``
-    (the video sets those per frame). ``progress`` receives :class:`FrameProgress` events;
+    (the video sets those per frame). ``on_event`` receives :class:`FrameProgress` events
+    (``progress`` is its older name);
     ``should_stop`` returning True, Ctrl-C or SIGTERM end the run after keeping every finished
     frame. Running the same call again resumes.
     """
     start = time.perf_counter()
+    progress = listener_of(on_event, progress)
     options = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in options.items()}
     video_fields = {f.name for f in dataclasses.fields(VideoOptions)}
     frame_fields = {k: v for k, v in options.items() if k not in video_fields}

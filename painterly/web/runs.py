@@ -26,6 +26,7 @@ from painterly.io.files import finite, write_json
 from painterly.lecture import experiments
 from painterly.nets.vgg import min_side
 from painterly.options import OptionError
+from painterly.runs import eta
 from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
 from painterly.style.options import TransferOptions
 from painterly.style.transfer import check_memory, check_size, check_style_counts, transfer
@@ -225,12 +226,13 @@ class _FrameClock:
         now = time.perf_counter()
         since, counted = (now - self.mark[0], done - self.mark[1]) \
             if done > self.mark[1] else (now - self.started, done)
+        seconds = eta(since, counted, left)
         return {"frame": event.frame + 1, "frames": event.frames,
                 "done": self.finished_frames, "total": event.frames,
                 "step": evaluation.done, "steps": evaluation.total,
                 "width": evaluation.size[0], "height": evaluation.size[1],
                 "loss": evaluation.terms.total, "elapsed": round(now - self.started, 2),
-                "eta": round(since / counted * left, 1) if counted else None}
+                "eta": None if seconds is None else round(seconds, 1)}
 
 
 class RunManager:
@@ -568,7 +570,7 @@ class RunManager:
             result = painterly.video(
                 str(self.folder.resolve_video(run.content)),
                 [self.folder.resolve_image(style) for style in run.styles],
-                str(folder / run.result_file), progress=on_progress, should_stop=run.stop.is_set,
+                str(folder / run.result_file), on_event=on_progress, should_stop=run.stop.is_set,
                 work_dir=self.folder.video_work_dir, partial=True, **options)
         except UserError as error:
             self._finish(run, "failed", str(error))

@@ -4,7 +4,7 @@ manifest) into one folder, resumable at any point, on local processes or a Ray c
 The parts: :mod:`.inputs` and :mod:`.manifest` (what to read), :mod:`.plan` (the jobs, their
 hashes and output names), :mod:`.store` (the SQLite job store), :mod:`.render` (one job, on a
 worker), :mod:`.local` and :mod:`.raycluster` (executors), :mod:`.driver` (the run),
-:mod:`.progress` (a bar or JSON lines) and :mod:`.status`."""
+:mod:`.events` and :mod:`.status` (the bar and JSON lines are :mod:`painterly.cli.batch`'s)."""
 
 from .driver import run_batch
 from .events import BatchEvent, BatchSummary, Counts

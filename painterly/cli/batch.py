@@ -6,10 +6,15 @@ cannot start, 130 interrupted (run it again to continue)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from typing import TextIO
 
+from tqdm import tqdm
+
+from painterly.batch.events import BatchEvent
 from painterly.batch.options import BatchOptions
-from painterly.cli.common import add_quiet, say
+from painterly.cli.common import add_quiet, clock, say
 from painterly.cli.options import add_option_fields, name_flag, options_from_args
 from painterly.errors import UserError
 from painterly.style.options import TransferOptions
@@ -52,10 +57,8 @@ def run_batch_command(args: argparse.Namespace) -> int:
     if args.outdir is None:
         raise UserError("give the output folder: -o OUTDIR")
     from painterly.batch import run_batch
-    from painterly.batch.progress import JsonProgress, ProgressBar
-
     progress = JsonProgress(sys.stdout) if args.json_progress else \
-        None if args.quiet else ProgressBar(sys.stderr)
+        None if args.quiet else BatchBar(sys.stderr)
     summary = run_batch(args.contents, args.styles, outdir=args.outdir,
                         options=options_from_args(args, TransferOptions),
                         on_event=progress, **options_from_args(args, BatchOptions))
@@ -74,3 +77,44 @@ def run_status(outdir: str) -> int:
     for line in status.lines():
         say(line)
     return 0 if status.complete else EXIT_FAILED_JOBS
+
+
+# -- showing a batch's progress: a bar over the jobs for a terminal, JSON lines for programs
+
+class BatchBar:
+    """A bar that counts finished jobs (done or failed) out of all of them."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+        self.bar: tqdm | None = None
+
+    def __call__(self, event: BatchEvent) -> None:
+        c = event.counts
+        if self.bar is None:
+            self.bar = tqdm(total=c.total, initial=c.done + c.failed, desc="batch", unit="job",
+                            dynamic_ncols=True, file=self.stream,
+                            bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} "
+                                       "[{elapsed}{postfix}]")
+        eta = f", eta {clock(event.eta)}" if event.eta is not None else ""
+        self.bar.set_postfix_str(f"{c.done} done, {c.failed} failed, {c.running} running{eta}",
+                                 refresh=False)
+        self.bar.update(c.done + c.failed - self.bar.n)
+        if event.kind == "end":
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class JsonProgress:
+    """One JSON object per event, e.g. ``{"event": "done", "output": "a--b.png", "done": 3,
+    "failed": 0, "running": 2, "pending": 35, "total": 40, "seconds": 0.41, "eta": 22.5}``."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stdout
+
+    def __call__(self, event: BatchEvent) -> None:
+        self.stream.write(json.dumps(event.as_dict()) + "\n")
+        self.stream.flush()

@@ -85,5 +85,5 @@ class BatchSummary:
             lines.append("run the same command again to continue")
         elif c.failed:
             lines.append("run the same command again to retry failed jobs that have attempts "
-                         "left (--retries)")
+                         "left (the retries option)")
         return lines

@@ -124,7 +124,7 @@ def _job(row: ManifestRow, common: dict[str, Any], default_styles: tuple[str, ..
     job = Job("", row.content, styles, options)
     problem = row.problem
     if problem is None and not styles:
-        problem = f"{row.where}: no style image (give --style or a style column)"
+        problem = f"{row.where}: no style image (give the batch's styles or a style column)"
     settings: dict[str, Any] = {}
     if problem is None:
         try:

@@ -27,7 +27,7 @@ from painterly.style.events import Evaluated, Event
 from painterly.style.options import TransferOptions
 from painterly.style.transfer import check_style_counts
 from painterly.video import plan, reader, writer
-from painterly.video.events import FrameProgress
+from painterly.video.events import FrameEvaluated, FrameEvent, FrameFinished, FrameResumed
 from painterly.video.options import PER_VIDEO, VideoOptions
 from painterly.video.stylize import FrameStylizer
 from painterly.video.work import WorkFolder, default_root, run_key
@@ -52,7 +52,7 @@ class VideoResult:
     """Final objective of each frame computed now."""
 
 
-VideoProgressCallback = Callable[[FrameProgress], None]
+VideoProgressCallback = Callable[[FrameEvent], None]
 
 
 def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
@@ -64,8 +64,8 @@ def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
 
     ``options`` are the fields of :class:`VideoOptions` and of
     :class:`~painterly.transfer.TransferOptions` except ``steps``, ``init`` and ``time_budget``
-    (the video sets those per frame). ``on_event`` receives :class:`FrameProgress` events
-    (``progress`` is its older name);
+    (the video sets those per frame). ``on_event`` receives the events of
+    :mod:`painterly.video.events` (``progress`` is its older name);
     ``should_stop`` returning True, Ctrl-C or SIGTERM end the run after keeping every finished
     frame. Running the same call again resumes.
     """
@@ -148,7 +148,7 @@ class _FrameLoop:
         self.losses: list[float] = []
         self.timing = {"flow": 0.0, "optimization": 0.0, "io": 0.0}
 
-    def _emit(self, event: FrameProgress) -> None:
+    def _emit(self, event: FrameEvent) -> None:
         if self.progress is not None:
             self.progress(event)
 
@@ -170,8 +170,7 @@ class _FrameLoop:
                     result = self.work.load(index) if done else None
                 self.timing["io"] += time.perf_counter() - moment
                 if done:
-                    self._emit(FrameProgress(frame=index, frames=count, finished=True,
-                                             resumed=True))
+                    self._emit(FrameResumed(frame=index, frames=count))
                 else:
                     if self.should_stop is not None and self.should_stop():
                         self.interrupted = True
@@ -200,7 +199,7 @@ class _FrameLoop:
 
         def forward(event: Event) -> None:
             if isinstance(event, Evaluated):
-                self._emit(FrameProgress(frame=index, frames=count, evaluation=event))
+                self._emit(FrameEvaluated(frame=index, frames=count, evaluation=event))
 
         stylized = self.stylizer(frame, frame_plan, (previous_frame, previous_result),
                                  on_event=forward, should_stop=self.should_stop)
@@ -213,7 +212,7 @@ class _FrameLoop:
         self.timing["io"] += time.perf_counter() - moment
         self.computed += 1
         self.losses.append(stylized.loss)
-        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=stylized.loss,
+        self._emit(FrameFinished(frame=index, frames=count, loss=stylized.loss,
                                  image=stylized.pixels))
         return stylized.pixels
 

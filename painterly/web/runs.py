@@ -30,7 +30,7 @@ from painterly.runs import eta
 from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
 from painterly.style.options import TransferOptions
 from painterly.style.transfer import check_memory, check_size, check_style_counts, transfer
-from painterly.video.events import FrameProgress
+from painterly.video.events import FrameEvaluated, FrameEvent, FrameFinished, FrameResumed
 from painterly.video.options import VideoOptions
 from painterly.web.options import (
     MAX_WEB_FRAMES,
@@ -209,14 +209,14 @@ class _FrameClock:
         self.mark = (self.started, 0)
         """(time, evaluations) when the last full run finished: the rate is measured from it."""
 
-    def finished(self, event: FrameProgress, steps: int | None) -> None:
+    def finished(self, event: FrameFinished, steps: int | None) -> None:
         self.finished_frames += 1
-        if not event.resumed and steps is not None:
+        if not isinstance(event, FrameResumed) and steps is not None:
             self.evaluations += steps
             if event.frame == 0 and not self.independent:
                 self.mark = (time.perf_counter(), self.evaluations)
 
-    def progress(self, event: FrameProgress) -> dict:
+    def progress(self, event: FrameEvaluated) -> dict:
         evaluation = event.evaluation
         if event.frame == 0 or self.independent:
             self.full_run = evaluation.total
@@ -546,17 +546,17 @@ class RunManager:
         steps: dict[int, int] = {}
         frame_size: list[int | None] = [None, None]
 
-        def on_progress(event: FrameProgress) -> None:
+        def on_progress(event: FrameEvent) -> None:
             nonlocal last_save
             now = time.monotonic()
-            if event.evaluation is not None:
+            if isinstance(event, FrameEvaluated):
                 steps[event.frame] = event.evaluation.done
                 run.progress = clock.progress(event)
                 save = now - last_save >= self.snapshot_seconds
                 if save:
                     last_save = now
                 self._touch(run, save=save)
-            elif event.finished:
+            elif isinstance(event, FrameFinished):
                 clock.finished(event, steps.pop(event.frame, None))
                 if run.progress is not None:
                     run.progress = run.progress | {"done": clock.finished_frames}

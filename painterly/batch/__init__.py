@@ -7,9 +7,20 @@ worker), :mod:`.local` and :mod:`.raycluster` (executors), :mod:`.driver` (the r
 :mod:`.events` and :mod:`.status` (the bar and JSON lines are :mod:`painterly.cli.batch`'s)."""
 
 from .driver import run_batch
-from .events import BatchEvent, BatchSummary, Counts
+from .events import (
+    BatchEnded,
+    BatchEvent,
+    BatchStarted,
+    BatchSummary,
+    Counts,
+    JobDone,
+    JobFailed,
+    JobRetried,
+    JobStarted,
+)
 from .plan import Job, plan_jobs
 from .status import batch_status
 
-__all__ = ["BatchEvent", "BatchSummary", "Counts", "Job", "batch_status", "plan_jobs",
+__all__ = ["BatchEnded", "BatchEvent", "BatchStarted", "BatchSummary", "Counts", "Job",
+           "JobDone", "JobFailed", "JobRetried", "JobStarted", "batch_status", "plan_jobs",
            "run_batch"]

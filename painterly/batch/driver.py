@@ -15,7 +15,17 @@ from painterly.errors import UserError
 from painterly.options import resolve
 from painterly.runs import StopCheck, eta, listener_of
 
-from .events import BatchEvent, BatchSummary, Counts
+from .events import (
+    BatchEnded,
+    BatchEvent,
+    BatchStarted,
+    BatchSummary,
+    Counts,
+    JobDone,
+    JobFailed,
+    JobRetried,
+    JobStarted,
+)
 from .executor import Executor
 from .local import LocalExecutor, default_layout
 from .options import BatchOptions
@@ -117,7 +127,8 @@ class _Driver:
         try:
             if queue:
                 executor = make()
-            self._emit("start", executor=executor.description if executor else "nothing to do")
+            self._emit(BatchStarted,
+                       executor=executor.description if executor else "nothing to do")
             if executor is not None:
                 interrupted = self._loop(executor, queue)
         except KeyboardInterrupt:
@@ -132,7 +143,7 @@ class _Driver:
                                 for row in self.store.failures(planned_only=True)],
                                interrupted, time.monotonic() - self.started,
                                executor.description if executor else None, notes)
-        self._emit("end")
+        self._emit(BatchEnded)
         return summary
 
     def _prepare(self) -> list[str]:
@@ -182,7 +193,7 @@ class _Driver:
                 worker = executor.submit(spec)
                 self.store.set_worker(output, self.owner, worker)
                 running.add(output)
-                self._emit("started", output, worker=worker)
+                self._emit(JobStarted, output=output, worker=worker)
             for outcome in executor.collect(timeout=HEARTBEAT_S):
                 running.discard(outcome.output)
                 result = outcome.result
@@ -198,7 +209,7 @@ class _Driver:
                 self.finished_now += 1
                 if self.store.complete(outcome.output, self.owner, result.seconds):
                     self.done_now += 1
-                self._emit("done", outcome.output, seconds=result.seconds)
+                self._emit(JobDone, output=outcome.output, seconds=result.seconds)
             if time.monotonic() - last_beat >= HEARTBEAT_S:
                 self.store.renew(self.owner, LEASE_S)
                 last_beat = time.monotonic()
@@ -213,17 +224,17 @@ class _Driver:
             queue.append(output)
         else:
             self.finished_now += 1
-        self._emit("retry" if state == "pending" else "failed", output,
+        self._emit(JobRetried if state == "pending" else JobFailed, output=output,
                    error=one_line(error))
 
     def _counts(self) -> Counts:
         return Counts(**self.store.counts(planned_only=True))
 
-    def _emit(self, kind: str, output: str | None = None, **details: Any) -> None:
+    def _emit(self, event: type[BatchEvent], **details: Any) -> None:
         if self.progress is None:
             return
         counts = self._counts()
         elapsed = time.monotonic() - self.started
-        self.progress(BatchEvent(kind, counts, output, **details,
+        self.progress(event(counts=counts, **details,
                                  eta=eta(elapsed, self.finished_now,
                                          counts.pending + counts.running)))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-
-EVENT_KINDS = ("start", "started", "done", "retry", "failed", "end")
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -22,34 +21,87 @@ class Counts:
         return self.done + self.failed + self.running + self.pending
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BatchEvent:
-    kind: str
-    """One of EVENT_KINDS: the batch starts; a job ``started`` on a worker, is ``done``, failed
-    and will be tried again (``retry``), or ``failed`` for good; the batch ends."""
+    """What every event of a batch carries: the jobs by state after the change, and the ETA.
+    Each kind of change is its own type; ``kind`` is its name in ``--json-progress``."""
+
+    kind: ClassVar[str] = ""
     counts: Counts
-    output: str | None = None
-    """The job (its output file name)."""
-    worker: str | None = None
-    error: str | None = None
-    seconds: float | None = None
-    """The worker's time for a done job."""
     eta: float | None = None
     """Seconds until every job is through, from this run's rate; None until measured."""
-    executor: str | None = None
-    """Where the jobs run (start event)."""
 
     def as_dict(self) -> dict:
         data = {"event": self.kind, "done": self.counts.done, "failed": self.counts.failed,
                 "running": self.counts.running, "pending": self.counts.pending,
                 "total": self.counts.total}
-        for name in ("output", "worker", "error", "executor"):
-            if getattr(self, name) is not None:
-                data[name] = getattr(self, name)
-        for name in ("seconds", "eta"):
-            if getattr(self, name) is not None:
-                data[name] = round(getattr(self, name), 3)
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in ("counts", "eta") or value is None:
+                continue
+            data[item.name] = round(value, 3) if isinstance(value, float) else value
+        if self.eta is not None:
+            data["eta"] = round(self.eta, 3)
         return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchStarted(BatchEvent):
+    """The batch starts."""
+
+    kind: ClassVar[str] = "start"
+    executor: str
+    """Where the jobs run."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobStarted(BatchEvent):
+    """A job started on a worker."""
+
+    kind: ClassVar[str] = "started"
+    output: str
+    """The job (its output file name)."""
+    worker: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobDone(BatchEvent):
+    """A job's result is written."""
+
+    kind: ClassVar[str] = "done"
+    output: str
+    seconds: float
+    """The worker's time."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobRetried(BatchEvent):
+    """A job failed and will be tried again."""
+
+    kind: ClassVar[str] = "retry"
+    output: str
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobFailed(BatchEvent):
+    """A job failed for good (no attempts left, or another try would fail the same way)."""
+
+    kind: ClassVar[str] = "failed"
+    output: str
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchEnded(BatchEvent):
+    """The batch ends (done, interrupted or stopped)."""
+
+    kind: ClassVar[str] = "end"
+
+
+EVENT_KINDS = tuple(event.kind for event in (BatchStarted, JobStarted, JobDone, JobRetried,
+                                             JobFailed, BatchEnded))
+"""The ``event`` names of ``--json-progress``."""
 
 
 @dataclass

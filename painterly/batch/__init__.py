@@ -14,6 +14,8 @@ from .events import (
     BatchSummary,
     Counts,
     JobDone,
+    JobError,
+    JobEvent,
     JobFailed,
     JobRetried,
     JobStarted,
@@ -22,5 +24,5 @@ from .plan import Job, plan_jobs
 from .status import batch_status
 
 __all__ = ["BatchEnded", "BatchEvent", "BatchStarted", "BatchSummary", "Counts", "Job",
-           "JobDone", "JobFailed", "JobRetried", "JobStarted", "batch_status", "plan_jobs",
-           "run_batch"]
+           "JobDone", "JobError", "JobEvent", "JobFailed", "JobRetried", "JobStarted",
+           "batch_status", "plan_jobs", "run_batch"]

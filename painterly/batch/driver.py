@@ -15,17 +15,8 @@ from painterly.errors import UserError
 from painterly.options import resolve
 from painterly.runs import StopCheck, eta, listener_of
 
-from .events import (
-    BatchEnded,
-    BatchEvent,
-    BatchStarted,
-    BatchSummary,
-    Counts,
-    JobDone,
-    JobFailed,
-    JobRetried,
-    JobStarted,
-)
+from . import events
+from .events import BatchEvent, BatchSummary, Counts
 from .executor import Executor
 from .local import LocalExecutor, default_layout
 from .options import BatchOptions
@@ -127,7 +118,7 @@ class _Driver:
         try:
             if queue:
                 executor = make()
-            self._emit(BatchStarted,
+            self._emit(events.BatchStarted,
                        executor=executor.description if executor else "nothing to do")
             if executor is not None:
                 interrupted = self._loop(executor, queue)
@@ -143,7 +134,7 @@ class _Driver:
                                 for row in self.store.failures(planned_only=True)],
                                interrupted, time.monotonic() - self.started,
                                executor.description if executor else None, notes)
-        self._emit(BatchEnded)
+        self._emit(events.BatchEnded)
         return summary
 
     def _prepare(self) -> list[str]:
@@ -193,7 +184,7 @@ class _Driver:
                 worker = executor.submit(spec)
                 self.store.set_worker(output, self.owner, worker)
                 running.add(output)
-                self._emit(JobStarted, output=output, worker=worker)
+                self._emit(events.JobStarted, output=output, worker=worker)
             for outcome in executor.collect(timeout=HEARTBEAT_S):
                 running.discard(outcome.output)
                 result = outcome.result
@@ -209,7 +200,7 @@ class _Driver:
                 self.finished_now += 1
                 if self.store.complete(outcome.output, self.owner, result.seconds):
                     self.done_now += 1
-                self._emit(JobDone, output=outcome.output, seconds=result.seconds)
+                self._emit(events.JobDone, output=outcome.output, seconds=result.seconds)
             if time.monotonic() - last_beat >= HEARTBEAT_S:
                 self.store.renew(self.owner, LEASE_S)
                 last_beat = time.monotonic()
@@ -224,7 +215,7 @@ class _Driver:
             queue.append(output)
         else:
             self.finished_now += 1
-        self._emit(JobRetried if state == "pending" else JobFailed, output=output,
+        self._emit(events.JobRetried if state == "pending" else events.JobFailed, output=output,
                    error=one_line(error))
 
     def _counts(self) -> Counts:

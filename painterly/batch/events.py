@@ -27,9 +27,15 @@ class BatchEvent:
     Each kind of change is its own type; ``kind`` is its name in ``--json-progress``."""
 
     kind: ClassVar[str] = ""
+    """The event's name in ``--json-progress``: ``class JobDone(JobEvent, kind="done")``."""
     counts: Counts
     eta: float | None = None
     """Seconds until every job is through, from this run's rate; None until measured."""
+
+    def __init_subclass__(cls, kind: str = "", **rest) -> None:
+        super().__init_subclass__(**rest)
+        if kind:
+            cls.kind = kind
 
     def as_dict(self) -> dict:
         data = {"event": self.kind, "done": self.counts.done, "failed": self.counts.failed,
@@ -46,57 +52,57 @@ class BatchEvent:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BatchStarted(BatchEvent):
+class BatchStarted(BatchEvent, kind="start"):
     """The batch starts."""
 
-    kind: ClassVar[str] = "start"
     executor: str
     """Where the jobs run."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class JobStarted(BatchEvent):
-    """A job started on a worker."""
+class JobEvent(BatchEvent):
+    """Something happened to one job."""
 
-    kind: ClassVar[str] = "started"
     output: str
     """The job (its output file name)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobStarted(JobEvent, kind="started"):
+    """A job started on a worker."""
+
     worker: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class JobDone(BatchEvent):
+class JobDone(JobEvent, kind="done"):
     """A job's result is written."""
 
-    kind: ClassVar[str] = "done"
-    output: str
     seconds: float
     """The worker's time."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class JobRetried(BatchEvent):
-    """A job failed and will be tried again."""
+class JobError(JobEvent):
+    """A job's attempt failed."""
 
-    kind: ClassVar[str] = "retry"
-    output: str
     error: str
+    """Why, in one line."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class JobFailed(BatchEvent):
-    """A job failed for good (no attempts left, or another try would fail the same way)."""
-
-    kind: ClassVar[str] = "failed"
-    output: str
-    error: str
+class JobRetried(JobError, kind="retry"):
+    """... and it will be tried again."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class BatchEnded(BatchEvent):
+class JobFailed(JobError, kind="failed"):
+    """... for good (no attempts left, or another try would fail the same way)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchEnded(BatchEvent, kind="end"):
     """The batch ends (done, interrupted or stopped)."""
-
-    kind: ClassVar[str] = "end"
 
 
 EVENT_KINDS = tuple(event.kind for event in (BatchStarted, JobStarted, JobDone, JobRetried,

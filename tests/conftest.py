@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 
@@ -43,6 +44,16 @@ def synthetic_town(width: int = 512, height: int = 384) -> Image.Image:
             pixels[(x > left + offset) & (x < left + offset + 0.05) & (y > top + 0.1)
                    & (y < top + 0.2)] = [0.1, 0.1, 0.2]
     return Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8), "RGB")
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test: the reductions, and so the pixels, do not depend on the
+    machine (and match Ray actors or batch workers run with one thread)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

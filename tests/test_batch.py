@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -66,12 +67,14 @@ def test_key_follows_content_and_settings_not_paths(inputs, tmp_path):
     assert plan_jobs([str(moved)], [str(paintings / "painting0.png")], TINY)[0].key != key
 
 
-def test_command_errors_stop_before_any_work(inputs, tmp_path):
+def test_command_errors_stop_before_any_work(inputs, tmp_path, capsys):
     photos, paintings = inputs
     with pytest.raises(UserError, match="no files match"):
         plan_jobs([str(tmp_path / "nothing*.jpg")], [str(paintings)], TINY)
-    with pytest.raises(UserError, match="--style"):
+    with pytest.raises(UserError, match="styles needs one or more style images"):
         plan_jobs([str(photos)], [], TINY)
+    assert main(["batch", str(photos), "-o", str(tmp_path / "out")]) == 2
+    assert "error: --style needs one or more style images" in capsys.readouterr().err
     with pytest.raises(UserError, match="size"):
         plan_jobs([str(photos)], [str(paintings)], {"size": 4})
 
@@ -87,7 +90,7 @@ def test_manifest_csv_and_json_lines(inputs, tmp_path):
     assert rows[0].styles == (str(paintings / "painting0.png"), str(paintings / "painting1.png"))
     assert rows[0].options == {"style_weight": 1e4}
     assert rows[1].output == "mine.png" and rows[1].options == {"style_scale": (0.5, 1.0)}
-    assert rows[2].problem == "jobs.csv:4: style_weight: cannot use 'heavy'"
+    assert rows[2].problem == "jobs.csv:4: style_weight must be a number, got 'heavy'"
     jobs = {job.output: job for job in plan_jobs([str(csv)], [str(paintings / "painting1.png")],
                                                  TINY)}
     assert set(jobs) == {"photo0--painting0+painting1.png", "mine.png",
@@ -300,3 +303,33 @@ def test_a_default_output_name_too_long_is_a_row_problem_before_any_work(tmp_pat
     [job] = plan_jobs([str(manifest)], outdir=tmp_path / "out")
     assert job.problem.startswith("rows.jsonl:1: the file name is") and "more than 240" in \
         job.problem
+
+
+def test_a_weights_file_travels_with_the_job_to_any_worker(inputs, tmp_path, monkeypatch):
+    """Options declared ``names_file`` (here --weights) are hashed into the job's key and sent
+    as bytes, so a worker without the driver's disk (a Ray actor elsewhere) reads its own
+    copy."""
+    from painterly.batch import render
+
+    photos, paintings = inputs
+    weights = tmp_path / "vgg19-caffe.pth"
+    weights.write_bytes(b"not really weights")
+    job = plan_jobs([str(photos)], [str(paintings)], {**TINY, "weights": str(weights)})[0]
+    assert job.files()["weights"] == str(weights) and job.inputs["weights"]
+    assert json.loads(job.settings)["weights"] == "file"
+    spec = render.job_spec(job).without_data()
+    spec = spec.with_data([render.resolve_source(name).read_bytes()
+                           for name, _ in spec.files.values()])
+    weights.unlink()  # the worker's side: the driver's file is not there
+    seen = {}
+
+    def fake_transfer(content, styles, **options):
+        seen["weights"] = options["weights"]
+        seen["bytes"] = Path(options["weights"]).read_bytes()
+        raise UserError(f"stop at {options['weights']}")
+
+    monkeypatch.setattr(render, "transfer", fake_transfer)
+    failure = render.render(spec)
+    assert seen["bytes"] == b"not really weights" and seen["weights"] != str(weights)
+    assert seen["weights"].endswith("vgg19-caffe.pth")  # the layout is still guessed from it
+    assert failure.error == f"stop at {weights}"  # messages name the user's file

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.ray
 @pytest.fixture(scope="module")
 def cluster():
     """A one-node Ray cluster of this test process with 2 CPUs; yields its address."""
-    from painterly.batch.raycluster import runtime_env
+    from painterly.cluster import runtime_env
 
     context = ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
                        log_to_driver=False, runtime_env=runtime_env(),

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from painterly.errors import UserError
 from painterly.video.chunks import BLEND, SEEDED
+from painterly.video.events import FrameFinished
 from painterly.video.run import video
 from painterly.video.synthetic import SyntheticClip
 from painterly.video.work import WorkFolder
@@ -34,7 +34,7 @@ CHUNKS = {"chunk_frames": 3, "overlap": 1, "threads": 1, "keep_frames": True}
 @pytest.fixture(scope="module")
 def cluster():
     """A one-node Ray cluster of this test process with 2 CPUs; yields its address."""
-    from painterly.batch.raycluster import runtime_env
+    from painterly.cluster import runtime_env
 
     # Ray starts workers 15 steps nicer than itself: on a busy machine they would barely run
     os.environ.setdefault("RAY_worker_niceness", "0")
@@ -59,15 +59,6 @@ def style(tmp_path):
     return path
 
 
-@pytest.fixture
-def one_thread():
-    """The actors use one torch thread: so does the local run they are compared with."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _frames(folder: Path) -> list[np.ndarray]:
     return [np.asarray(Image.open(p)) for p in sorted(folder.iterdir())]
 
@@ -83,8 +74,8 @@ def test_chunks_on_two_actors_give_every_frame_once_in_order(cluster, tmp_path, 
     local = video(source, style, tmp_path / "local", work_dir=tmp_path / "work", **FAST)
     finished = []
     result = video(source, style, tmp_path / "ray", work_dir=tmp_path / "work", ray=cluster,
-                   workers=2, progress=lambda e: e.finished and finished.append(e.frame),
-                   **CHUNKS, **FAST)
+                   workers=2, **CHUNKS, **FAST,
+                   on_event=lambda e: isinstance(e, FrameFinished) and finished.append(e.frame))
     assert not result.interrupted and result.frames == result.total_frames == 7
     assert sorted(finished) == list(range(7)) and result.computed == 7
     assert len(result.losses) == 7 + _seams(result).count(BLEND)  # + each blend's warm-up
@@ -119,7 +110,8 @@ def test_an_interrupted_ray_run_resumes_without_recomputing(cluster, tmp_path, s
 
     common = {"work_dir": tmp_path / "work", "ray": cluster, "workers": 2, **CHUNKS, **FAST}
     first = video(source, style, tmp_path / "out", should_stop=stop_after_two,
-                  progress=lambda e: e.finished and done.append(e.frame), **common)
+                  on_event=lambda e: isinstance(e, FrameFinished) and done.append(e.frame),
+                  **common)
     assert first.interrupted and first.output is None and 2 <= first.computed < 6
     assert not (tmp_path / "out").exists()  # nothing half-written
     second = video(source, style, tmp_path / "out", **common)
@@ -155,7 +147,7 @@ def test_a_killed_actor_s_chunk_is_retried_from_its_stored_frames(cluster, tmp_p
     killed = []
 
     def kill_an_actor(event):
-        if event.finished and not killed:
+        if isinstance(event, FrameFinished) and not killed:
             actors = [pid for pid, command in _descendants(os.getpid()).items()
                       if "ChunkActor" in command]
             os.kill(actors[0], signal.SIGKILL)

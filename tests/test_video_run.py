@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from painterly.errors import UserError
+from painterly.video.events import FrameEvaluated, FrameFinished
 from painterly.video.run import video
 from painterly.video.synthetic import SyntheticClip
 from tests.conftest import synthetic_painting
@@ -40,8 +41,8 @@ def test_a_clip_becomes_a_stylized_video_with_its_audio(tmp_path, style):
         assert container.streams.audio
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert len(frames) == 4 and frames[0].shape == (32, 48, 3)
-    assert [e.frame for e in events if e.finished] == [0, 1, 2, 3]
-    assert any(e.evaluation is not None for e in events)
+    assert [e.frame for e in events if isinstance(e, FrameFinished)] == [0, 1, 2, 3]
+    assert any(isinstance(e, FrameEvaluated) for e in events)
     assert not result.work_folder.exists()  # removed once the output is written
     assert set(result.timing) == {"flow", "optimization", "io"}
 
@@ -52,7 +53,7 @@ def test_an_interrupted_run_resumes_without_recomputing(tmp_path, style):
     assert whole.computed == 5
 
     def stop_at_frame_three(event):
-        if event.frame == 3 and event.evaluation is not None:
+        if event.frame == 3 and isinstance(event, FrameEvaluated):
             raise KeyboardInterrupt
 
     common = {"work_dir": tmp_path / "work-b", **FAST}
@@ -74,7 +75,7 @@ def test_partial_output_on_request_and_nothing_recomputed_on_a_rerun(tmp_path, s
         return stop["count"] >= 1
 
     def count(event):
-        stop["count"] += event.finished
+        stop["count"] += isinstance(event, FrameFinished)
 
     common = {"work_dir": tmp_path / "work", "keep_frames": True, **FAST}
     result = video(source, style, tmp_path / "part", progress=count, should_stop=should_stop,

@@ -236,7 +236,7 @@ def test_a_waiting_run_can_be_cancelled(make_client):
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"init": "photo.png"}},
      "init must be one of palette, content, noise"),
     ({"content": "tubingen", "styles": ["starry_night"], "options": {"steps": "many"}},
-     "steps must be a number"),
+     "steps must be a whole number, got 'many'"),
     ({"content": "tubingen", "styles": ["starry_night"],
       "options": {"content_layer": "../../etc/passwd"}}, "file paths are not accepted"),
     ({"content": "../../etc/passwd", "styles": ["starry_night"]}, "no such image"),

@@ -12,10 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from painterly.errors import UserError
+from painterly.options import resolve
+from painterly.runs import StopCheck, eta, listener_of
 
+from . import events
 from .events import BatchEvent, BatchSummary, Counts
 from .executor import Executor
 from .local import LocalExecutor, default_layout
+from .options import BatchOptions
 from .outputs import output_key, part_owner, stale_parts, write_output
 from .owner import Owner, is_dead
 from .plan import Job, plan_jobs
@@ -28,29 +32,29 @@ LEASE_S = 60.0
 """A job whose lease is this old is taken over by another driver even if its owner cannot be
 checked (another host): well above the heartbeat."""
 
-MAX_RETRIES = 1000
-"""Most further attempts of a failed job (the store counts attempts in a 64-bit integer)."""
-
 ProgressCallback = Callable[[BatchEvent], None]
 
 
 def run_batch(contents: str | Sequence[str], styles: str | Sequence[str] = (), *,
               outdir: str | os.PathLike, options: dict[str, Any] | None = None,
               retries: int = 2, ray: str | None = None, workers: int | None = None,
-              threads: int | None = None, progress: ProgressCallback | None = None) -> BatchSummary:
+              threads: int | None = None, on_event: ProgressCallback | None = None,
+              should_stop: StopCheck | None = None,
+              progress: ProgressCallback | None = None) -> BatchSummary:
     """Style every content image with every style (or run every manifest row) into ``outdir``.
 
     ``contents``: image files, folders, glob patterns, or CSV / JSON-lines manifests; ``styles``:
     style images (files, folders, globs, example names); ``options``: TransferOptions fields for
     all jobs. ``retries``: further attempts of a failed job (over all runs). ``ray``: ``auto`` or
     ``HOST:PORT`` of a Ray cluster (default: processes on this machine); ``workers``: processes or
-    Ray actors; ``threads``: torch threads of each. ``progress`` receives a BatchEvent after every
-    change. Ctrl-C (KeyboardInterrupt) ends the run early: the summary says so, running jobs go
-    back to pending. UserError for a command that cannot start."""
-    if not 0 <= retries <= MAX_RETRIES:
-        raise UserError(f"--retries must be between 0 and {MAX_RETRIES}, got {retries}")
-    if (workers is not None and workers < 1) or (threads is not None and threads < 1):
-        raise UserError("--workers and --threads must be at least 1")
+    Ray actors; ``threads``: torch threads of each. ``on_event`` receives a BatchEvent after every
+    change (``progress`` is its older name). ``should_stop`` returning True (asked between
+    jobs) or Ctrl-C (KeyboardInterrupt) ends the run early: the summary says so, running jobs go
+    back to pending. UserError for a command that cannot start (OptionError naming the field
+    for a bad ``retries``, ``workers``, ... : they are :class:`BatchOptions`' fields)."""
+    progress = listener_of(on_event, progress)
+    settings = resolve(BatchOptions, {"retries": retries, "ray": ray, "workers": workers,
+                                      "threads": threads})
     contents = [contents] if isinstance(contents, str) else list(contents)
     styles = [styles] if isinstance(styles, str) else list(styles)
     outdir = Path(outdir)
@@ -63,8 +67,10 @@ def run_batch(contents: str | Sequence[str], styles: str | Sequence[str] = (), *
     try:
         jobs = plan_jobs(contents, styles, options, hasher=store.hash_file, outdir=outdir)
         return _Driver(store, jobs,
-                       max_attempts=1 + retries, progress=progress).run(
-            lambda: make_executor(ray, workers, threads, options or {}))
+                       max_attempts=1 + settings.retries, progress=progress,
+                       should_stop=should_stop).run(
+            lambda: make_executor(settings.ray, settings.workers, settings.threads,
+                                  options or {}))
     finally:
         store.close()
 
@@ -93,11 +99,12 @@ def make_executor(ray: str | None, workers: int | None, threads: int | None,
 
 class _Driver:
     def __init__(self, store: JobStore, jobs: list[Job], *, max_attempts: int,
-                 progress: ProgressCallback | None):
+                 progress: ProgressCallback | None, should_stop: StopCheck | None = None):
         self.store = store
         self.jobs = {job.output: job for job in jobs}
         self.max_attempts = max_attempts
         self.progress = progress
+        self.should_stop = should_stop
         self.owner = str(Owner.current())
         self.started = time.monotonic()
         self.finished_now = 0
@@ -111,9 +118,10 @@ class _Driver:
         try:
             if queue:
                 executor = make()
-            self._emit("start", executor=executor.description if executor else "nothing to do")
+            self._emit(events.BatchStarted,
+                       executor=executor.description if executor else "nothing to do")
             if executor is not None:
-                self._loop(executor, queue)
+                interrupted = self._loop(executor, queue)
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -126,7 +134,7 @@ class _Driver:
                                 for row in self.store.failures(planned_only=True)],
                                interrupted, time.monotonic() - self.started,
                                executor.description if executor else None, notes)
-        self._emit("end")
+        self._emit(events.BatchEnded)
         return summary
 
     def _prepare(self) -> list[str]:
@@ -157,10 +165,13 @@ class _Driver:
             notes.append(f"retrying {retried} failed job(s)")
         return notes
 
-    def _loop(self, executor: Executor, queue: deque[str]) -> None:
+    def _loop(self, executor: Executor, queue: deque[str]) -> bool:
+        """Feed the executor until every job is done; True when ``should_stop`` ended it."""
         running: set[str] = set()
         last_beat = time.monotonic()
         while queue or running:
+            if self.should_stop is not None and self.should_stop():
+                return True
             while queue and len(running) < executor.slots:
                 output = queue.popleft()
                 if self.store.claim(output, self.owner, LEASE_S) is None:
@@ -173,7 +184,7 @@ class _Driver:
                 worker = executor.submit(spec)
                 self.store.set_worker(output, self.owner, worker)
                 running.add(output)
-                self._emit("started", output, worker=worker)
+                self._emit(events.JobStarted, output=output, worker=worker)
             for outcome in executor.collect(timeout=HEARTBEAT_S):
                 running.discard(outcome.output)
                 result = outcome.result
@@ -189,7 +200,7 @@ class _Driver:
                 self.finished_now += 1
                 if self.store.complete(outcome.output, self.owner, result.seconds):
                     self.done_now += 1
-                self._emit("done", outcome.output, seconds=result.seconds)
+                self._emit(events.JobDone, output=outcome.output, seconds=result.seconds)
             if time.monotonic() - last_beat >= HEARTBEAT_S:
                 self.store.renew(self.owner, LEASE_S)
                 last_beat = time.monotonic()
@@ -204,18 +215,17 @@ class _Driver:
             queue.append(output)
         else:
             self.finished_now += 1
-        self._emit("retry" if state == "pending" else "failed", output,
+        self._emit(events.JobRetried if state == "pending" else events.JobFailed, output=output,
                    error=one_line(error))
 
     def _counts(self) -> Counts:
         return Counts(**self.store.counts(planned_only=True))
 
-    def _emit(self, kind: str, output: str | None = None, **details: Any) -> None:
+    def _emit(self, event: type[BatchEvent], **details: Any) -> None:
         if self.progress is None:
             return
         counts = self._counts()
         elapsed = time.monotonic() - self.started
-        eta = None
-        if self.finished_now:
-            eta = (counts.pending + counts.running) * elapsed / self.finished_now
-        self.progress(BatchEvent(kind, counts, output, eta=eta, **details))
+        self.progress(event(counts=counts, **details,
+                                 eta=eta(elapsed, self.finished_now,
+                                         counts.pending + counts.running)))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-
-EVENT_KINDS = ("start", "started", "done", "retry", "failed", "end")
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -22,34 +21,93 @@ class Counts:
         return self.done + self.failed + self.running + self.pending
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BatchEvent:
-    kind: str
-    """One of EVENT_KINDS: the batch starts; a job ``started`` on a worker, is ``done``, failed
-    and will be tried again (``retry``), or ``failed`` for good; the batch ends."""
+    """What every event of a batch carries: the jobs by state after the change, and the ETA.
+    Each kind of change is its own type; ``kind`` is its name in ``--json-progress``."""
+
+    kind: ClassVar[str] = ""
+    """The event's name in ``--json-progress``: ``class JobDone(JobEvent, kind="done")``."""
     counts: Counts
-    output: str | None = None
-    """The job (its output file name)."""
-    worker: str | None = None
-    error: str | None = None
-    seconds: float | None = None
-    """The worker's time for a done job."""
     eta: float | None = None
     """Seconds until every job is through, from this run's rate; None until measured."""
-    executor: str | None = None
-    """Where the jobs run (start event)."""
+
+    def __init_subclass__(cls, kind: str = "", **rest) -> None:
+        super().__init_subclass__(**rest)
+        if kind:
+            cls.kind = kind
 
     def as_dict(self) -> dict:
         data = {"event": self.kind, "done": self.counts.done, "failed": self.counts.failed,
                 "running": self.counts.running, "pending": self.counts.pending,
                 "total": self.counts.total}
-        for name in ("output", "worker", "error", "executor"):
-            if getattr(self, name) is not None:
-                data[name] = getattr(self, name)
-        for name in ("seconds", "eta"):
-            if getattr(self, name) is not None:
-                data[name] = round(getattr(self, name), 3)
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in ("counts", "eta") or value is None:
+                continue
+            data[item.name] = round(value, 3) if isinstance(value, float) else value
+        if self.eta is not None:
+            data["eta"] = round(self.eta, 3)
         return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchStarted(BatchEvent, kind="start"):
+    """The batch starts."""
+
+    executor: str
+    """Where the jobs run."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobEvent(BatchEvent):
+    """Something happened to one job."""
+
+    output: str
+    """The job (its output file name)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobStarted(JobEvent, kind="started"):
+    """A job started on a worker."""
+
+    worker: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobDone(JobEvent, kind="done"):
+    """A job's result is written."""
+
+    seconds: float
+    """The worker's time."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobError(JobEvent):
+    """A job's attempt failed."""
+
+    error: str
+    """Why, in one line."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobRetried(JobError, kind="retry"):
+    """... and it will be tried again."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobFailed(JobError, kind="failed"):
+    """... for good (no attempts left, or another try would fail the same way)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchEnded(BatchEvent, kind="end"):
+    """The batch ends (done, interrupted or stopped)."""
+
+
+EVENT_KINDS = tuple(event.kind for event in (BatchStarted, JobStarted, JobDone, JobRetried,
+                                             JobFailed, BatchEnded))
+"""The ``event`` names of ``--json-progress``."""
 
 
 @dataclass
@@ -85,5 +143,5 @@ class BatchSummary:
             lines.append("run the same command again to continue")
         elif c.failed:
             lines.append("run the same command again to retry failed jobs that have attempts "
-                         "left (--retries)")
+                         "left (the retries option)")
         return lines

@@ -8,7 +8,6 @@ are relative to the manifest's folder."""
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from painterly.errors import UserError
 from painterly.examples import example_names
 from painterly.io import jsonio
 from painterly.io.files import name_problem
-from painterly.options import field_named, fields_of
+from painterly.options import convert, field_named, fields_of
 from painterly.style.options import TransferOptions
 
 JOB_COLUMNS = ("content", "style", "styles", "output")
@@ -120,7 +119,7 @@ def _row(where: str, values: dict, folder: Path) -> ManifestRow:
             continue
         name = _option_name(column)
         try:
-            options[name] = coerce_option(name, value)
+            options[name] = convert(field_named(TransferOptions, name), value)
         except UserError as error:
             problem = problem or str(error)
     output = values.get("output")
@@ -141,55 +140,3 @@ def _resolve(name: str, folder: Path) -> str:
     if name in example_names() or name == "none" or Path(name).expanduser().is_absolute():
         return name
     return str(folder / name)
-
-
-def coerce_option(name: str, value: Any) -> Any:
-    """A manifest cell (text in CSV, any JSON value) as a value of TransferOptions' field
-    ``name``, by the kinds its declaration allows (a number, text, a list: ``a,b`` in CSV);
-    ``none`` or an empty cell for an optional one. Bounds and choices are checked later, by
-    the declaration itself. UserError naming the option if the value fits no kind."""
-    item = field_named(TransferOptions, name)
-    if value is None or (isinstance(value, str) and value.lower() == "none" and item.optional):
-        return None
-    # text last, so that "0.5,1" becomes numbers where a field takes numbers or a name
-    for kind in sorted(item.kinds, key=lambda kind: kind == "text"):
-        converted = _convert(kind, value)
-        if converted is not None:
-            if kind in ("numbers", "ints") and "float" in item.kinds and len(converted) == 1:
-                return converted[0]
-            return converted
-    raise UserError(f"{name}: cannot use {value!r}")
-
-
-def _convert(kind: str, value: Any) -> Any:
-    """``value`` as one kind of :mod:`painterly.options` (int, float, text, names, numbers,
-    ints; bool is not settable per row), or None when it is not one."""
-    if isinstance(value, bool) or kind == "bool":
-        return None
-    if kind in ("int", "float"):
-        number = _number(value)
-        if number is None or (kind == "int" and number != int(number)):
-            return None
-        return int(number) if kind == "int" else number
-    if kind in ("names", "numbers", "ints"):
-        parts = value if isinstance(value, list) else str(value).split(",")
-        parts = [p.strip() if isinstance(p, str) else p for p in parts]
-        parts = [p for p in parts if p != ""]
-        if kind == "names":
-            return tuple(parts) if parts and all(isinstance(p, str) for p in parts) else None
-        numbers = [_number(p) for p in parts]
-        if not numbers or None in numbers:
-            return None
-        if kind == "ints":
-            return tuple(int(n) for n in numbers) if all(n == int(n) for n in numbers) else None
-        return tuple(numbers)
-    return value if isinstance(value, str) else None
-
-
-def _number(value: Any) -> float | None:
-    """A finite number from a JSON number or a text cell; None otherwise."""
-    try:
-        number = float(value) if isinstance(value, (int, float, str)) else math.nan
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None

@@ -17,19 +17,15 @@ from typing import Any
 from painterly.errors import UserError
 from painterly.io import images
 from painterly.io.files import file_problem, name_problem
-from painterly.options import OptionError
+from painterly.options import OptionError, named_files, resolve
 from painterly.style.guides import KEEP_CONTENT
-from painterly.style.options import INIT_CHOICES, TransferOptions
-from painterly.style.presets import apply_preset
+from painterly.style.options import TransferOptions
 from painterly.style.transfer import check_style_counts
 
 from .inputs import Skip, expand_all, is_manifest
 from .manifest import OUTPUT_SUFFIX, ManifestRow, read_manifest
 from .outputs import is_batch_file
 
-FILE_OPTIONS = ("mask", "init")
-"""Options that name an input image: their files are hashed and sent to the workers like the
-content and style images (``init`` only when it is a path, not ``content``/``noise``)."""
 HASH_CHUNK = 1 << 20
 
 FileHasher = Callable[[Path], str]
@@ -48,7 +44,8 @@ class Job:
     options: dict[str, Any]
     """Keyword arguments of :func:`painterly.transfer.transfer` (the given ones)."""
     inputs: dict[str, Any] = field(default_factory=dict)
-    """Content hashes: ``{"content": sha, "styles": [sha or None], "mask": sha, "init": sha}``."""
+    """Content hashes: ``{"content": sha, "styles": [sha or None]}``, and one per option that
+    names a file (``mask``, ``init``, ``weights``: those declared ``names_file``)."""
     settings: str = ""
     """Canonical JSON of every TransferOptions field (preset applied, defaults filled in)."""
     key: str = ""
@@ -59,11 +56,11 @@ class Job:
     """The manifest rows (``manifest.csv:7``) that ask for this job; none for CONTENTS x STYLE."""
 
     def files(self) -> dict[str, str]:
-        """The input files by role: ``content``, ``style0``, ``style1``, ..., ``mask``, ``init``."""
+        """The input files by role: ``content``, ``style0``, ``style1``, ..., then each option
+        that names a file (``mask``, ``init``, ``weights``) by its field name."""
         found = {"content": self.content}
         found |= {f"style{i}": s for i, s in enumerate(self.styles) if s != KEEP_CONTENT}
-        found |= {name: self.options[name] for name in FILE_OPTIONS if _names_file(
-            name, self.options.get(name))}
+        found |= named_files(TransferOptions, self.options)
         return found
 
 
@@ -79,7 +76,7 @@ def plan_jobs(contents: Sequence[str], styles: Sequence[str] = (),
     With ``outdir``, a folder or glob never contributes the batch's own results, and a job whose
     output would replace one of the batch's inputs is a problem."""
     options = dict(options or {})
-    common = _validated(options)
+    common = resolve(TransferOptions, options)
     skip = None if outdir is None else _results_in(Path(outdir))
     style_files = expand_all(list(styles), "style image", skip) if styles else []
     rows: list[ManifestRow] = []
@@ -90,12 +87,13 @@ def plan_jobs(contents: Sequence[str], styles: Sequence[str] = (),
         else:
             plain.append(argument)
     if plain and not style_files:
-        raise UserError("give one or more --style images (or a manifest with a style column)")
+        raise OptionError("styles", "needs one or more style images (or a manifest with a "
+                                    "style column)")
     if plain:
         try:
             check_style_counts(common.style_blend, common.style_scale, 1)
         except OptionError as error:
-            raise OptionError(error.field, f"{error.message} (each CONTENTS x --style job has "
+            raise OptionError(error.field, f"{error.message} (each content x style job has "
                                            "one style image: several per job need a manifest "
                                            "row)") from None
     for content in expand_all(plain, "content image", skip) if plain else []:
@@ -119,17 +117,6 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _validated(options: dict[str, Any]) -> TransferOptions:
-    unknown = set(options) - {f.name for f in dataclasses.fields(TransferOptions)}
-    if unknown:
-        raise UserError(f"unknown option(s): {', '.join(sorted(unknown))}")
-    return TransferOptions(**apply_preset(options)).validated()
-
-
-def _names_file(option: str, value: Any) -> bool:
-    return isinstance(value, str) and not (option == "init" and value in INIT_CHOICES)
-
-
 def _job(row: ManifestRow, common: dict[str, Any], default_styles: tuple[str, ...],
          hasher: FileHasher) -> Job:
     options = common | row.options
@@ -137,11 +124,11 @@ def _job(row: ManifestRow, common: dict[str, Any], default_styles: tuple[str, ..
     job = Job("", row.content, styles, options)
     problem = row.problem
     if problem is None and not styles:
-        problem = f"{row.where}: no style image (give --style or a style column)"
+        problem = f"{row.where}: no style image (give the batch's styles or a style column)"
     settings: dict[str, Any] = {}
     if problem is None:
         try:
-            validated = _validated(options)
+            validated = resolve(TransferOptions, options)
             check_style_counts(validated.style_blend, validated.style_scale, len(styles))
             settings = dataclasses.asdict(validated)
         except UserError as error:
@@ -159,9 +146,8 @@ def _job(row: ManifestRow, common: dict[str, Any], default_styles: tuple[str, ..
     if KEEP_CONTENT in styles:  # keep the position of each style in the list
         digests = iter(inputs["styles"])
         inputs["styles"] = [None if s == KEEP_CONTENT else next(digests) for s in styles]
-    for name in FILE_OPTIONS:
-        if _names_file(name, settings.get(name)):
-            settings[name] = "file"  # the file's hash is in the inputs: moving it changes nothing
+    for name in named_files(TransferOptions, settings):
+        settings[name] = "file"  # the file's hash is in the inputs: moving it changes nothing
     job = dataclasses.replace(job, inputs=inputs, settings=canonical_json(settings),
                               output=row.output or "",
                               rows=(row.where,) if row.where != row.content else ())
@@ -207,7 +193,8 @@ def _guarded(jobs: list[Job], outdir: Path) -> list[Job]:
 
 
 def _hash_input(name: str, role: str, hasher: FileHasher) -> tuple[str | None, str | None]:
-    what = "style image" if role.startswith("style") else f"{role} image"
+    what = "style image" if role.startswith("style") else \
+        {"weights": "weights file"}.get(role, f"{role} image")
     path = images.resolve_source(name)
     try:
         problem = file_problem(path)

@@ -13,7 +13,8 @@ from multiprocessing.connection import Connection
 def main(read_fd: int, write_fd: int, threads: int, driver_pid: int) -> None:
     _die_with(driver_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
-    from painterly.batch.render import Failure, prepare_worker, render
+    from painterly.batch.render import Failure, render
+    from painterly.cluster import prepare_worker
 
     jobs, results = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
     prepare_worker(threads)

@@ -5,7 +5,6 @@ every failure as a one-line reason that says whether another try could help."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -16,19 +15,20 @@ import torch
 
 from painterly.errors import UserError
 from painterly.io.images import resolve_source
-from painterly.nets.devices import keep_freed_host_memory
-from painterly.nets.vgg import load_vgg19
+from painterly.options import named_files
 from painterly.style.guides import KEEP_CONTENT
+from painterly.style.options import TransferOptions
 from painterly.style.transfer import transfer
 
 from .outputs import encode_png
-from .plan import FILE_OPTIONS, Job
+from .plan import Job
 
 
 @dataclass(frozen=True)
 class JobSpec:
     """A job as sent to a worker: its settings, and its input files by role (``content``,
-    ``style0``, ..., ``mask``, ``init``) as (original name, bytes)."""
+    ``style0``, ..., and each option that names a file: ``mask``, ``init``, ``weights``) as
+    (original name, bytes)."""
 
     output: str
     key: str
@@ -72,15 +72,6 @@ def job_spec(job: Job) -> JobSpec:
     return JobSpec(job.output, job.key, job.styles, dict(job.options), files)
 
 
-def prepare_worker(threads: int | None) -> None:
-    """Once per worker process: its torch threads, the heap setting painterly's CLI uses, and
-    the VGG-19 loaded (cached for every later job)."""
-    if threads:
-        torch.set_num_threads(threads)
-    keep_freed_host_memory()
-    load_vgg19()
-
-
 def render(spec: JobSpec) -> Rendered | Failure:
     """Run one job. Never raises for a job's own problem: returns a Failure instead."""
     started = time.perf_counter()
@@ -90,17 +81,16 @@ def render(spec: JobSpec) -> Rendered | Failure:
         styles = [KEEP_CONTENT if style == KEEP_CONTENT else str(paths[f"style{index}"])
                   for index, style in enumerate(spec.styles)]
         options = dict(spec.options)
-        for option in FILE_OPTIONS:
-            if option in paths:
-                options[option] = str(paths[option])
+        for option in named_files(TransferOptions, options):
+            options[option] = str(paths[option])
         try:
             result = transfer(str(paths["content"]), styles, **options)
         except UserError as error:
             return Failure(_named(str(error), names), retry=False)
         except MemoryError:
-            return Failure("out of memory (try a smaller --size or fewer --workers)", retry=True)
+            return Failure("out of memory (try a smaller size or fewer workers)", retry=True)
         except torch.OutOfMemoryError:
-            return Failure("out of GPU memory (try a smaller --size)", retry=True)
+            return Failure("out of GPU memory (try a smaller size)", retry=True)
         except Exception as error:
             return Failure(_named(f"{type(error).__name__}: {error}", names), retry=True)
     if result.interrupted:
@@ -124,9 +114,3 @@ def _named(message: str, names: dict[str, str]) -> str:
     for temporary, name in names.items():
         message = message.replace(temporary, name)
     return " ".join(message.split())
-
-
-def worker_label() -> str:
-    import socket
-
-    return f"pid {os.getpid()} on {socket.gethostname()}"

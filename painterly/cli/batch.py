@@ -6,10 +6,16 @@ cannot start, 130 interrupted (run it again to continue)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from typing import TextIO
 
-from painterly.cli.common import add_quiet, positive_int, say
-from painterly.cli.options import add_option_fields, options_from_args
+from tqdm import tqdm
+
+from painterly.batch.events import BatchEvent
+from painterly.batch.options import BatchOptions
+from painterly.cli.common import add_quiet, clock, say
+from painterly.cli.options import add_option_fields, name_flag, options_from_args
 from painterly.errors import UserError
 from painterly.style.options import TransferOptions
 
@@ -32,21 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--style", dest="styles", metavar="STYLE", nargs="+", action="extend",
                         default=[], help="style images, folders or globs: one job per content "
                                          "x style (a manifest row's own style wins)")
+    name_flag("styles", "--style")
     parser.add_argument("-o", "--output-dir", dest="outdir", metavar="OUTDIR",
                         help="folder for the results and the job store")
-    parser.add_argument("--retries", type=int, default=2,
-                        help="further attempts of a failed job, over all runs (default 2, at "
-                             "most 1000)")
-    parser.add_argument("--ray", metavar="ADDRESS",
-                        help="run on a Ray cluster: auto (the one 'ray start' made) or HOST:PORT "
-                             "(needs pip install 'painterly[ray]')")
-    parser.add_argument("--workers", type=positive_int, default=None,
-                        help="worker processes (or Ray actors) (default: sized to the machine)")
-    parser.add_argument("--threads", type=positive_int, default=None,
-                        help="torch threads per worker (default: sized to the machine)")
     parser.add_argument("--json-progress", action="store_true",
                         help="one JSON object per line on stdout for every event, no bar")
     add_quiet(parser)
+    add_option_fields(parser, BatchOptions, title="batch options")
     add_option_fields(parser, TransferOptions, title="transfer options (for every job)")
     parser.set_defaults(run=run_batch_command)
 
@@ -59,14 +57,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
     if args.outdir is None:
         raise UserError("give the output folder: -o OUTDIR")
     from painterly.batch import run_batch
-    from painterly.batch.progress import JsonProgress, ProgressBar
-
     progress = JsonProgress(sys.stdout) if args.json_progress else \
-        None if args.quiet else ProgressBar(sys.stderr)
+        None if args.quiet else BatchBar(sys.stderr)
     summary = run_batch(args.contents, args.styles, outdir=args.outdir,
-                        options=options_from_args(args, TransferOptions), retries=args.retries,
-                        ray=args.ray, workers=args.workers, threads=args.threads,
-                        progress=progress)
+                        options=options_from_args(args, TransferOptions),
+                        on_event=progress, **options_from_args(args, BatchOptions))
     report = (lambda line: print(line, file=sys.stderr)) if args.json_progress else say
     for line in summary.lines():
         report(line)
@@ -82,3 +77,44 @@ def run_status(outdir: str) -> int:
     for line in status.lines():
         say(line)
     return 0 if status.complete else EXIT_FAILED_JOBS
+
+
+# -- showing a batch's progress: a bar over the jobs for a terminal, JSON lines for programs
+
+class BatchBar:
+    """A bar that counts finished jobs (done or failed) out of all of them."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+        self.bar: tqdm | None = None
+
+    def __call__(self, event: BatchEvent) -> None:
+        c = event.counts
+        if self.bar is None:
+            self.bar = tqdm(total=c.total, initial=c.done + c.failed, desc="batch", unit="job",
+                            dynamic_ncols=True, file=self.stream,
+                            bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} "
+                                       "[{elapsed}{postfix}]")
+        eta = f", eta {clock(event.eta)}" if event.eta is not None else ""
+        self.bar.set_postfix_str(f"{c.done} done, {c.failed} failed, {c.running} running{eta}",
+                                 refresh=False)
+        self.bar.update(c.done + c.failed - self.bar.n)
+        if event.kind == "end":
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class JsonProgress:
+    """One JSON object per event, e.g. ``{"event": "done", "output": "a--b.png", "done": 3,
+    "failed": 0, "running": 2, "pending": 35, "total": 40, "seconds": 0.41, "eta": 22.5}``."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stdout
+
+    def __call__(self, event: BatchEvent) -> None:
+        self.stream.write(json.dumps(event.as_dict()) + "\n")
+        self.stream.flush()

@@ -69,7 +69,7 @@ class ProgressBar:
         width, height = event.size
         scale = f"scale {event.rung + 1}/{event.rungs} {width}x{height}, " \
             if event.rungs > 1 else ""
-        eta = f", eta {_clock(event.eta)}" if event.eta is not None else ""
+        eta = f", eta {clock(event.eta)}" if event.eta is not None else ""
         self.bar.set_postfix_str(f"{self.part}{scale}loss {event.terms.total:.3g}{eta}",
                                  refresh=False)
         self.bar.update(event.done - self.bar.n)
@@ -79,9 +79,12 @@ class ProgressBar:
             self.bar.close()
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """A duration as a bar shows it: ``4:05``, ``1:02:03``."""
     seconds = max(0, round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else \
+        f"{rest // 60}:{rest % 60:02d}"
 
 
 def say(message: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from painterly.cli.common import positive_int, say
-from painterly.cli.options import add_option_fields, options_from_args
+from painterly.cli.options import add_option_fields, name_flag, options_from_args
 from painterly.errors import UserError
 from painterly.io.files import InputFiles, check_name
 
@@ -37,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                 description="Train on the 60,000 training digits, measuring the "
                                             "10,000 test digits after each epoch. A checkpoint "
                                             "beside MODEL.pt lets an interrupted run resume.")
+    name_flag("data", "--data")
     train.add_argument("--data", help=data_help)
     train.add_argument("--output", required=True, type=Path, metavar="MODEL.pt",
                        help="where to write the trained network")
@@ -136,7 +137,7 @@ def run_train(args: argparse.Namespace) -> int:
         checkpoint.unlink(missing_ok=True)
     bar = TrainingBar(args.quiet)
     try:
-        result = digits.train(train, options, test=test, checkpoint=checkpoint, progress=bar)
+        result = digits.train(train, options, test=test, checkpoint=checkpoint, on_event=bar)
     except KeyboardInterrupt:
         bar.close()
         if checkpoint.exists():

@@ -19,7 +19,14 @@ import argparse
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from painterly.options import Field, OptionError, bounds_text, describe_default, fields_of
+from painterly.options import (
+    Field,
+    OptionError,
+    bounds_text,
+    convert,
+    describe_default,
+    fields_of,
+)
 
 FLAGS: dict[str, str] = {}
 """Field name -> flag, for every field a parser was given (to word errors as flags)."""
@@ -34,53 +41,20 @@ def float_list(text: str) -> tuple[float, ...]:
             from None
 
 
-def int_list(text: str) -> tuple[int, ...]:
-    """'2,2' -> (2, 2)."""
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected whole numbers separated by commas, got '{text}'") from None
-
-
 def name_list(text: str) -> tuple[str, ...]:
     """'relu1_1, relu2_1' -> ('relu1_1', 'relu2_1')."""
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def _number(kind: type) -> Callable[[str], Any]:
+def _parser_for(item: Field) -> Callable[[str], Any]:
+    """Text of the command line -> the field's value, by :func:`painterly.options.convert`
+    (argparse words a mismatch as ``argument --size: must be a whole number, got 'x'``)."""
+
     def parse(text: str) -> Any:
         try:
-            return kind(text)
-        except ValueError:
-            what = "a whole number" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'") from None
-    parse.__name__ = kind.__name__
-    return parse
-
-
-def _parser_for(item: Field) -> Callable[[str], Any]:
-    """Text of the command line -> the field's value (one of its kinds)."""
-    kinds = item.kinds
-    list_kind = next((k for k in kinds if k in ("names", "numbers", "ints")), None)
-    single = next((k for k in kinds if k in ("int", "float", "text")), None)
-    to_list = {"names": name_list, "numbers": float_list, "ints": int_list}.get(list_kind)
-    to_single = {"int": _number(int), "float": _number(float), "text": str}.get(single)
-
-    def parse(text: str) -> Any:
-        if to_list is None:
-            return to_single(text)
-        if to_single is None:
-            return to_list(text)
-        if single == "text":  # a word (one of the choices; others the library refuses) or a list
-            if text in item.spec.choices:
-                return text
-            try:
-                return to_list(text)
-            except argparse.ArgumentTypeError:
-                return text
-        values = to_list(text)  # one number, or one per item
-        return values[0] if len(values) == 1 else values
+            return convert(item, text)
+        except OptionError as error:
+            raise argparse.ArgumentTypeError(error.message) from None
 
     parse.__name__ = item.name
     return parse
@@ -135,6 +109,12 @@ def add_option_fields(parser: argparse.ArgumentParser, options_class: type, *,
         FLAGS[item.name] = item.flag
         added.append(item.name)
     return added
+
+
+def name_flag(field: str, flag: str) -> None:
+    """Word errors about ``field`` (an argument of the library that no settings class declares,
+    e.g. a batch's ``styles``) as about ``flag``."""
+    FLAGS[field] = flag
 
 
 def options_from_args(args: argparse.Namespace, options_class: type) -> dict[str, Any]:

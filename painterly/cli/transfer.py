@@ -16,9 +16,10 @@ from painterly.cli.common import (
 from painterly.cli.options import add_option_fields, options_from_args
 from painterly.examples import CONTENT_EXAMPLES, STYLE_EXAMPLES, example_path
 from painterly.io import images
+from painterly.options import named_files
 from painterly.style import trace
 from painterly.style.guides import KEEP_CONTENT
-from painterly.style.options import INPUT_FILE_FIELDS, TransferOptions
+from painterly.style.options import TransferOptions
 from painterly.style.transfer import transfer
 
 DEMO_SIZE = 384
@@ -70,8 +71,8 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
 def check_transfer_output(output: Path, content, styles, options: dict) -> Path:
     """The output of a transfer (or of a grid of them), checked before any work: never one of
     its inputs."""
-    return images.check_output_path(output, [content, *styles, *(
-        options.get(name) for name in INPUT_FILE_FIELDS)])
+    return images.check_output_path(output, [content, *styles,
+                                             *named_files(TransferOptions, options).values()])
 
 
 def run_and_save(content, styles, output: Path, options: dict, *, quiet: bool,

@@ -10,10 +10,9 @@ from tqdm import tqdm
 
 from painterly.cli.common import add_quiet, say
 from painterly.cli.options import add_option_fields, options_from_args
-from painterly.style.events import Evaluated
 from painterly.style.guides import KEEP_CONTENT
 from painterly.style.options import TransferOptions
-from painterly.video.events import FrameProgress
+from painterly.video.events import FrameEvaluated, FrameEvent, FrameFinished, FrameResumed
 from painterly.video.options import PER_VIDEO, VideoOptions
 
 
@@ -48,20 +47,20 @@ class FrameBar:
         self.bar: tqdm | None = None
         self.resumed = 0
 
-    def __call__(self, event: FrameProgress) -> None:
+    def __call__(self, event: FrameEvent) -> None:
         if self.quiet:
             return
-        if event.resumed:
+        if isinstance(event, FrameResumed):
             self.resumed += 1
             return
         if self.bar is None:
             self.bar = tqdm(total=event.frames, initial=self.resumed, desc="video",
                             unit="frame", dynamic_ncols=True, file=sys.stderr)
-        if isinstance(event.evaluation, Evaluated):
+        if isinstance(event, FrameEvaluated):
             self.bar.set_postfix_str(f"frame {event.frame + 1} step {event.evaluation.done}/"
                                      f"{event.evaluation.total} loss "
                                      f"{event.evaluation.terms.total:.3g}")
-        if event.finished:
+        if isinstance(event, FrameFinished):
             self.bar.update(1)
 
     def close(self) -> None:
@@ -76,7 +75,7 @@ def run_video(args: argparse.Namespace) -> int:
                                                                                 VideoOptions)}
     bar = FrameBar(args.quiet)
     try:
-        result = video(args.input, args.styles, args.output, progress=bar, **options)
+        result = video(args.input, args.styles, args.output, on_event=bar, **options)
     finally:
         bar.close()
     per_frame = result.seconds / max(result.computed, 1)

@@ -22,6 +22,7 @@ from typing import BinaryIO
 import numpy as np
 
 from painterly.errors import UserError
+from painterly.options import OptionError
 
 DATA_ENV = "PAINTERLY_MNIST"
 """Environment variable naming the folder with the four MNIST files."""
@@ -228,7 +229,8 @@ def data_directory(data: str | Path | None = None) -> Path:
     """The MNIST folder: ``data`` if given, else ``$PAINTERLY_MNIST``."""
     chosen = data if data else os.environ.get(DATA_ENV)
     if not chosen:
-        raise UserError(f"where are the MNIST files? pass --data DIR or set {DATA_ENV}")
+        raise OptionError("data", f"is not given: where are the MNIST files? give their folder "
+                                  f"or set {DATA_ENV}")
     directory = Path(chosen).expanduser()
     if not directory.is_dir():
         raise UserError(f"MNIST folder not found: {directory}")

@@ -27,6 +27,7 @@ from painterly.io.files import atomic_file, file_problem
 from painterly.nets.digitnet import INPUT_SIZE, DigitNet, DigitNetConfig
 from painterly.nets.layers import ACTIVATIONS, POOLING_KINDS
 from painterly.options import option, validate
+from painterly.runs import listener_of
 
 MODEL_FORMAT = "painterly-digits/1"
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -96,9 +97,10 @@ class EpochRecord:
     unlike ``seconds`` it barely depends on other programs' load."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainProgress:
-    """A progress event: sent after every ``report_every`` steps and after each epoch."""
+    """A progress event: sent after every ``report_every`` steps and after each epoch (built
+    with keywords, like every product's events)."""
 
     step: int
     steps: int
@@ -253,15 +255,19 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 def train(data: Split, options: TrainOptions | None = None, *, test: Split | None = None,
           checkpoint: str | Path | None = None, resume: bool = True,
-          progress: Callable[[TrainProgress], None] | None = None, report_every: int = 20,
-          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+          on_event: Callable[[TrainProgress], None] | None = None, report_every: int = 20,
+          should_stop: Callable[[], bool] | None = None,
+          progress: Callable[[TrainProgress], None] | None = None) -> TrainResult:
     """Train the digit net on ``data`` with ``options`` (default :class:`TrainOptions`).
 
     After each epoch the test accuracy is measured (if ``test`` is given) and, if ``checkpoint``
     is a path, the whole state is written there atomically. With ``resume`` an existing
-    checkpoint of the same options is continued. ``should_stop()`` returning true or Ctrl-C
-    ends training; the checkpoint of the last full epoch stays for a later resume.
+    checkpoint of the same options is continued. ``on_event`` receives a
+    :class:`TrainProgress` every ``report_every`` steps and after each epoch (``progress`` is
+    its older name). ``should_stop()`` returning true or Ctrl-C ends training; the checkpoint of
+    the last full epoch stays for a later resume.
     """
+    progress = listener_of(on_event, progress)
     options = (options or TrainOptions()).validated()
     threads_before = torch.get_num_threads()
     torch.set_num_threads(options.threads)
@@ -308,8 +314,8 @@ def _train(data: Split, options: TrainOptions, test: Split | None,
     cpu_before = (result.history[-1].cpu_seconds or 0.0) if result.history else 0.0
     if progress:
         done = result.resumed_from_epoch
-        progress(TrainProgress(done * batches, steps, done, options.epochs, math.nan,
-                               elapsed_before))
+        progress(TrainProgress(step=done * batches, steps=steps, epoch=done,
+                               epochs=options.epochs, loss=math.nan, elapsed=elapsed_before))
     start, cpu_start = time.perf_counter(), time.process_time()
     for epoch in range(result.resumed_from_epoch, options.epochs):
         model.train()
@@ -336,8 +342,9 @@ def _train(data: Split, options: TrainOptions, test: Split | None,
             correct += int((scores.argmax(1) == labels[index]).sum())
             seen += len(index)
             if progress and (step % report_every == 0):
-                progress(TrainProgress(step, steps, epoch + 1, options.epochs, loss.item(),
-                                       elapsed_before + time.perf_counter() - start))
+                progress(TrainProgress(step=step, steps=steps, epoch=epoch + 1,
+                                       epochs=options.epochs, loss=loss.item(),
+                                       elapsed=elapsed_before + time.perf_counter() - start))
         seconds = elapsed_before + time.perf_counter() - start
         cpu_seconds = cpu_before + time.process_time() - cpu_start
         test_accuracy = test_loss = None
@@ -356,8 +363,9 @@ def _train(data: Split, options: TrainOptions, test: Split | None,
                               "schedule": schedule.state_dict(),
                               "history": [asdict(item) for item in result.history]}, checkpoint)
         if progress:
-            progress(TrainProgress((epoch + 1) * batches, steps, epoch + 1, options.epochs,
-                                   record.train_loss, seconds, record))
+            progress(TrainProgress(step=(epoch + 1) * batches, steps=steps, epoch=epoch + 1,
+                                   epochs=options.epochs, loss=record.train_loss,
+                                   elapsed=seconds, record=record))
         # time spent evaluating and checkpointing does not count as training time
         start, cpu_start = time.perf_counter(), time.process_time()
         elapsed_before, cpu_before = seconds, cpu_seconds

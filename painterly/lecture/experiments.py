@@ -29,24 +29,24 @@ from PIL import Image
 from painterly.errors import UserError
 from painterly.io import figures, images
 from painterly.nets.devices import AUTO, resolve_device
-from painterly.nets.layers import POOLING_KINDS
 from painterly.nets.vgg import (
     CONV_NAMES,
     DEFAULT_STYLE_LAYERS,
-    LAYOUTS,
     MIN_SIDE,
     check_layers,
     load_vgg19,
 )
-from painterly.optim.optimize import METHODS, LossTerms, optimize_pixels
+from painterly.optim.optimize import LossTerms, optimize_pixels
 from painterly.options import (
     OptionError,
-    check_known,
     check_value,
     field_named,
     option,
+    resolve,
+    same_as,
     validate,
 )
+from painterly.runs import eta
 from painterly.style.events import Evaluated, Event, Listener, PartStarted, Snapshot
 from painterly.style.losses import PerceptualLoss
 from painterly.style.options import MAX_SIZE, TransferOptions
@@ -78,19 +78,12 @@ class ReconstructionOptions:
              "the whole 0..1 range (pixel noise the layers barely see is slow to remove, so a "
              "quieter start reaches the lecture's near-perfect low-layer reconstructions in "
              "fewer steps)", low=0.001, high=1, label="Start noise (amplitude)")
-    optimizer: str = option("lbfgs", "optimization method", choices=METHODS, label="Optimizer")
-    learning_rate: float = option(0.02, "Adam's step size on 0..1 pixels", positive=True,
-                                  label="Learning rate (Adam)")
-    pooling: str = option("max", "pooling of the network", choices=POOLING_KINDS,
-                          label="Pooling")
-    weights: str | None = option(
-        None, "a VGG-19 state dict instead of the bundled original weights", metavar="PATH",
-        web=False)
-    weights_layout: str | None = option(
-        None, "preprocessing of weights (default: guessed from the file name)",
-        choices=tuple(LAYOUTS), web=False)
-    device: str = option(AUTO, "cpu, cuda, cuda:N, mps, or auto: the GPU where PyTorch finds "
-                               "one, else the CPU", web=False)
+    optimizer: str = same_as(TransferOptions, "optimizer")
+    learning_rate: float = same_as(TransferOptions, "learning_rate")
+    pooling: str = same_as(TransferOptions, "pooling")
+    weights: str | None = same_as(TransferOptions, "weights")
+    weights_layout: str | None = same_as(TransferOptions, "weights_layout")
+    device: str = same_as(TransferOptions, "device")
 
     def validated(self) -> ReconstructionOptions:
         """Raise :class:`~painterly.options.OptionError` for any bad value; returns self."""
@@ -136,8 +129,7 @@ def psnr(image: torch.Tensor, reference: torch.Tensor) -> float:
 
 
 def _options(options: dict) -> ReconstructionOptions:
-    check_known(ReconstructionOptions, options)
-    opts = ReconstructionOptions(**options).validated()
+    opts = resolve(ReconstructionOptions, options)
     return dataclasses.replace(opts, device=resolve_device(opts.device))
 
 
@@ -167,9 +159,8 @@ class _Counter:
         if isinstance(event, Evaluated):
             done = self.done + event.done
             elapsed = time.perf_counter() - self.start
-            eta = elapsed / done * (self.total - done) if done >= 2 else None
             event = dataclasses.replace(event, done=done, total=self.total, elapsed=elapsed,
-                                        eta=eta)
+                                        eta=eta(elapsed, done, self.total - done, at_least=2))
         elif isinstance(event, Snapshot) and event.kind == "final":
             return  # the figure's own result is the final one
         self.on_event(event)
@@ -434,7 +425,7 @@ def image_title(source: images.ImageSource, fallback: str) -> str:
 
 
 def _transfer_total(content: Image.Image, options: dict) -> int:
-    opts = TransferOptions(**options).validated()
+    opts = resolve(TransferOptions, options)
     return sum(rung.steps for rung in build(*content.size, opts.size, opts.min_size,
                                             opts.coarse_steps, opts.steps, opts.scale_ratio))
 

@@ -15,12 +15,10 @@ from painterly.optim.optimize import METHODS
 from painterly.options import OptionError, option, validate
 from painterly.style.color import PRESERVE_COLORS
 from painterly.style.losses import LAYER_WEIGHT_SCHEMES, STYLE_STATISTICS
-from painterly.style.presets import PRESETS
+from painterly.style.presets import PRESETS, apply_preset
 
 INIT_CHOICES = ("palette", "content", "noise")
 MAX_SIZE = 8192
-INPUT_FILE_FIELDS = ("mask", "init", "weights")
-"""Fields that may name a file the run reads (an output must never replace one)."""
 
 
 @dataclass
@@ -93,7 +91,8 @@ class TransferOptions:
               "the style first) or yuv (swap colours afterwards)", choices=PRESERVE_COLORS,
         main=True, label="Preserve colours")
     mask: str | None = option(None, "regions: an image with one colour per style, darkest "
-                                    "colour first", metavar="IMAGE", web=False)
+                                    "colour first", metavar="IMAGE", web=False,
+                                names_file=True)
     preset: str | None = option(
         None, "settings of a classic tool (options you give still win): "
               + "; ".join(f"{p.name}: {p.summary}" for p in PRESETS.values()),
@@ -102,7 +101,7 @@ class TransferOptions:
                        "recoloured to the painting's colour mean and covariance; the photo "
                        "itself under preserve-colors luminance or match), content (the "
                        "photo), noise, or an image file", choices=INIT_CHOICES,
-                       free_text="PATH of an image", label="Start from")
+                       free_text="PATH of an image", label="Start from", names_file=True)
     optimizer: str = option("lbfgs", "optimization method", choices=METHODS, label="Optimizer")
     learning_rate: float = option(0.02, "Adam's step size on 0..1 pixels", positive=True,
                                   label="Learning rate (Adam)")
@@ -115,7 +114,7 @@ class TransferOptions:
     weights: str | None = option(
         None, "a VGG-19 state dict (torchvision vgg19-*.pth or Caffe-converted "
               "vgg19-d01eb7cb.pth) instead of the bundled original weights", metavar="PATH",
-        web=False)
+        web=False, names_file=True)
     weights_layout: str | None = option(
         None, "preprocessing of weights (default: guessed from the file name)",
         choices=tuple(LAYOUTS), web=False)
@@ -148,6 +147,12 @@ class TransferOptions:
     def effective_style_weight(self) -> float:
         """The style weight the objective uses: ``style_weight x strength``."""
         return self.style_weight if self.strength == 1 else self.style_weight * self.strength
+
+    @staticmethod
+    def implied(given: dict) -> dict:
+        """The given options with those they imply: a preset's settings where not given (used
+        by :func:`painterly.options.resolve`)."""
+        return apply_preset(given)
 
     def validated(self) -> TransferOptions:
         """Raise :class:`~painterly.options.OptionError` for any bad value; returns self."""

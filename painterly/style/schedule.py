@@ -178,10 +178,11 @@ class Budget:
     def measure(self, evaluate: Callable[[torch.Tensor], object], image: torch.Tensor) -> None:
         self.cost = measure_cost(evaluate, image)
 
-    def refit(self, rungs: list[Rung], index: int, *, at_least_one: bool = True) -> None:
-        """Re-plan the step counts of ``rungs[index:]`` to fill the time left."""
-        rungs[index:] = fit_budget(rungs[index:], self.deadline - time.perf_counter(), self.cost,
-                                   at_least_one=at_least_one)
+    def refit(self, rungs: list[Rung], index: int, *, at_least_one: bool = True) -> list[Rung]:
+        """``rungs`` with the step counts of ``rungs[index:]`` re-planned to fill the time left
+        (a new list: the plan the run started from is left as it was decided)."""
+        return rungs[:index] + fit_budget(rungs[index:], self.deadline - time.perf_counter(),
+                                          self.cost, at_least_one=at_least_one)
 
     def allotment(self, rung: Rung, last: bool) -> float | None:
         """Seconds a rung may take before it ends early so as not to starve the larger rungs

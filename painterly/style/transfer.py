@@ -25,13 +25,12 @@ from painterly.io import images
 from painterly.nets.devices import free_device_bytes, resolve_device, resolve_precision
 from painterly.nets.vgg import MIN_SIDE, load_vgg19
 from painterly.optim.optimize import FIRST_STEP, LossTerms, optimize_pixels
-from painterly.options import OptionError, check_known
+from painterly.options import OptionError, resolve
 from painterly.style import color, guides, memory, schedule
 from painterly.style.events import Evaluated, Listener, RungFinished, Snapshot
 from painterly.style.losses import PerceptualLoss
 from painterly.style.objective import Objective, with_extra_loss
 from painterly.style.options import INIT_CHOICES, MAX_SIZE, TransferOptions
-from painterly.style.presets import apply_preset
 from painterly.style.schedule import Budget, Rung
 from painterly.style.tiling import TiledLoss
 
@@ -210,6 +209,10 @@ def _palette(styles: list[Image.Image | None], opts: TransferOptions) -> color.C
 
 # --- one rung ------------------------------------------------------------------------------------
 
+STOP, NEXT_RUNG = "stop", "next rung"
+"""Why a rung ends early (:attr:`_RungRun.ending`)."""
+
+
 @dataclass
 class _RungRun:
     """The bookkeeping of one rung while it optimizes: events, ETA, snapshots, and whether to
@@ -228,9 +231,9 @@ class _RungRun:
     history: list[Evaluated]
     snapshot: Callable[[torch.Tensor], torch.Tensor]
     started: float = field(default_factory=time.perf_counter)
-    stopping: bool = False
-    moving_on: bool = False
-    """Stopped only because the allotment ran out: the run goes on with the next rung."""
+    ending: str | None = None
+    """Why the rung ends before its steps: ``STOP`` (asked, or out of time: the run ends) or
+    ``NEXT_RUNG`` (its allotment of the budget is used: the run goes on with the next rung)."""
 
     def __post_init__(self) -> None:
         self.allotted = self.budget.allotment(self.rung, self.last)
@@ -277,17 +280,17 @@ class _RungRun:
         out_of_time = self.budget.timed and (now >= self.budget.deadline or (
             self.fills_budget and step >= 2 and step == steps))
         if asked or out_of_time:
-            self.stopping = True
+            self.ending = STOP
         elif (self.allotted is not None and step >= schedule.MIN_STEPS and step < steps
               and now - self.started > self.allotted):
-            self.stopping = self.moving_on = True
+            self.ending = NEXT_RUNG
         elif (self.save_every and self.on_event is not None and self.last
               and step % self.save_every == 0):
             self.on_event(Snapshot(image=self.snapshot(image.clamp(0, 1)), kind="periodic",
                                    rung=self.index, step=step))
 
     def stop_requested(self) -> bool:
-        return self.stopping
+        return self.ending is not None
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -313,12 +316,11 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
     ``first_step`` is the largest pixel change of L-BFGS-B's first trial step (smaller for a
     start already close to the result, as a video's warped previous frame is).
     """
-    check_known(TransferOptions, options)
-    opts = TransferOptions(**apply_preset(options)).validated()
+    opts = resolve(TransferOptions, options)
     opts = dataclasses.replace(opts, device=resolve_device(opts.device))
     the_plan = plan(content, style, opts)
     budget = Budget(opts.time_budget)
-    rungs = the_plan.rungs
+    rungs = the_plan.rungs  # a budget re-plans the steps into new lists, never the plan's
     done = 0
     current: torch.Tensor | None = None
     content_tensor: torch.Tensor | None = None
@@ -335,7 +337,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
         if extra_loss is not None:
             objective = with_extra_loss(objective, extra_loss)
         if budget.timed and budget.cost is not None:
-            budget.refit(rungs, index, at_least_one=current is None)
+            rungs = budget.refit(rungs, index, at_least_one=current is None)
         if rungs[index].steps == 0 and not budget.needs_measurement:
             continue
         content_tensor = the_plan.content_at(rungs[index].size)
@@ -344,7 +346,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
             images.resize_tensor(current, tuple(content_tensor.shape[-2:]))
         if budget.needs_measurement:  # plan the whole run from two evaluations
             budget.measure(objective, current)
-            budget.refit(rungs, index)
+            rungs = budget.refit(rungs, index)
             if rungs[index].steps == 0:
                 continue
         run = _RungRun(index, rungs, done, budget, budget.cost, on_event, should_stop,
@@ -364,7 +366,7 @@ def transfer(content: images.ImageSource, style: images.ImageSource | Sequence[i
             if not run.last:
                 on_event(Snapshot(image=snapshot(current), kind="rung", rung=index,
                                   step=outcome.evaluations))
-        if (outcome.interrupted or outcome.stopped) and not run.moving_on:
+        if (outcome.interrupted or outcome.stopped) and run.ending != NEXT_RUNG:
             interrupted = outcome.interrupted
             break
 
@@ -390,7 +392,7 @@ def check_memory(content_size: tuple[int, int], options: dict) -> None:
     """OptionError naming ``size`` when the full-size result of a ``content_size`` photo cannot
     fit the memory limit under ``options`` (TransferOptions fields), before a run is queued; the
     style images count when they are loaded."""
-    opts = TransferOptions(**apply_preset(dict(options)))
+    opts = resolve(TransferOptions, options)
     try:
         _plan_memory(opts, images.fit_long_side(*content_size, opts.size), 0)
     except OptionError as error:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from painterly.options import OptionError, option, validate
+from painterly.cluster import WorkerOptions
+from painterly.options import OptionError, option, same_as, validate
 from painterly.style.options import TransferOptions
 from painterly.video.reader import MAX_FPS, MIN_FPS, Selection, parse_frame_range
 
@@ -42,8 +43,8 @@ class VideoOptions:
                                     positive=True, metavar="SECONDS", main=True,
                                     label="Duration (s)")
     frames: str | None = option(
-        None, "frame range A:B of the (resampled) input, B exclusive, instead of --start and "
-              "--duration", metavar="A:B", label="Frames A:B")
+        None, "frame range A:B of the (resampled) input, B exclusive, instead of start and "
+              "duration", metavar="A:B", label="Frames A:B")
     fps: float | None = option(
         None, "output frame rate; frames are repeated or dropped to meet it (off: the "
               "input's, 24 for a folder of frames)", low=MIN_FPS, high=MAX_FPS,
@@ -57,16 +58,12 @@ class VideoOptions:
     partial: bool = option(
         False, "when interrupted, still encode the frames finished so far into the output",
         web=False)
-    ray: str | None = option(
-        None, "stylize chunks of the clip at once on a Ray cluster: auto (the one 'ray start' "
-              "made) or HOST:PORT (needs pip install 'painterly[ray]')", metavar="ADDRESS",
-        web=False)
-    workers: int | None = option(
-        None, "with --ray: actors, each keeping a VGG-19 loaded (off: one per GPU, else one per "
-              "--threads CPUs of the cluster)", low=1, metavar="N", web=False)
-    threads: int | None = option(
-        None, "with --ray: torch threads of each actor on a CPU (off: 1 up to 256 px, else 4)",
-        low=1, metavar="N", web=False)
+    ray: str | None = same_as(WorkerOptions, "ray")
+    """On a Ray cluster, chunks of the clip are stylized at once."""
+    workers: int | None = same_as(WorkerOptions, "workers")
+    """Used with ``ray`` only: without it, a video runs in this process."""
+    threads: int | None = same_as(WorkerOptions, "threads")
+    """Used with ``ray`` only (off: 1 up to 256 px, else 4)."""
     chunk_frames: int = option(
         48, "with --ray: frames per chunk (chunks run on different actors)", low=2,
         metavar="N", web=False)
@@ -86,11 +83,11 @@ class VideoOptions:
             except ValueError as error:
                 raise OptionError("frames", str(error)) from None
         if self.overlap >= self.chunk_frames:
-            raise OptionError("overlap", f"must be less than --chunk-frames "
+            raise OptionError("overlap", f"must be less than chunk_frames "
                                          f"({self.chunk_frames})")
         if self.ray is not None and self.time_budget is not None:
-            raise OptionError("time_budget", "cannot be shared among the chunks of a --ray run: "
-                                             "use --frame-steps")
+            raise OptionError("time_budget", "cannot be shared among the chunks of a ray run: "
+                                             "use frame_steps")
         return self
 
     def selection(self) -> Selection:

@@ -19,12 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from painterly.batch.raycluster import MAX_WORKER_DEATHS, actor_layout, connect, first_line
-from painterly.batch.render import prepare_worker
+from painterly.cluster import (
+    MAX_WORKER_DEATHS,
+    actor_layout,
+    connect,
+    first_line,
+    prepare_worker,
+)
 from painterly.errors import UserError
 from painterly.video import reader
 from painterly.video.chunks import Chunk, ChunkLedger, Task, next_chunk, plan_chunks
-from painterly.video.events import FrameProgress
+from painterly.video.events import FrameEvent, FrameFinished, FrameResumed
 from painterly.video.options import VideoOptions
 from painterly.video.plan import FramePlan
 from painterly.video.stylize import FrameStylizer, Stylized
@@ -82,7 +87,7 @@ class RayChunks:
 
     def __init__(self, clip: reader.Clip, styles: list, size: tuple[int, int],
                  settings: VideoOptions, frame_options: dict, work: WorkFolder,
-                 progress: Callable[[FrameProgress], None] | None,
+                 progress: Callable[[FrameEvent], None] | None,
                  should_stop: Callable[[], bool] | None):
         self.clip, self.size, self.settings, self.work = clip, size, settings, work
         self.progress, self.should_stop = progress, should_stop
@@ -106,7 +111,7 @@ class RayChunks:
         self._frames = _FrameSource(clip, size, self.ledger.overlap + 1)
         self._deaths_in_a_row = 0
 
-    def _emit(self, event: FrameProgress) -> None:
+    def _emit(self, event: FrameEvent) -> None:
         if self.progress is not None:
             self.progress(event)
 
@@ -115,8 +120,7 @@ class RayChunks:
         count = self.clip.count
         for index in range(count):
             if self.work.has(index):
-                self._emit(FrameProgress(frame=index, frames=count, finished=True,
-                                         resumed=True))
+                self._emit(FrameResumed(frame=index, frames=count))
         pending = [c for c in self.chunks if not self._complete(c)]
         running: dict[int, _Running] = {}  # actor slot -> its task
         try:
@@ -215,8 +219,7 @@ class RayChunks:
     def _finish(self, frames: list[int], loss: float | None = None) -> None:
         for index in frames:
             self.computed += 1
-            self._emit(FrameProgress(frame=index, frames=self.clip.count, finished=True,
-                                     loss=loss))
+            self._emit(FrameFinished(frame=index, frames=self.clip.count, loss=loss))
 
     def _new_actor(self) -> Any:
         return self._actor_class.options(**self.layout.options).remote(*self._actor_args)

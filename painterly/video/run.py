@@ -21,13 +21,13 @@ import numpy as np
 from PIL import Image
 
 from painterly.io import images
-from painterly.options import check_known
+from painterly.options import file_fields, named_files, resolve
+from painterly.runs import listener_of
 from painterly.style.events import Evaluated, Event
-from painterly.style.options import INPUT_FILE_FIELDS, TransferOptions
-from painterly.style.presets import apply_preset
+from painterly.style.options import TransferOptions
 from painterly.style.transfer import check_style_counts
 from painterly.video import plan, reader, writer
-from painterly.video.events import FrameProgress
+from painterly.video.events import FrameEvaluated, FrameEvent, FrameFinished, FrameResumed
 from painterly.video.options import PER_VIDEO, VideoOptions
 from painterly.video.stylize import FrameStylizer
 from painterly.video.work import WorkFolder, default_root, run_key
@@ -52,36 +52,38 @@ class VideoResult:
     """Final objective of each frame computed now."""
 
 
-VideoProgressCallback = Callable[[FrameProgress], None]
+VideoProgressCallback = Callable[[FrameEvent], None]
 
 
 def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
-          output: str, *, progress: VideoProgressCallback | None = None,
-          should_stop: Callable[[], bool] | None = None, **options) -> VideoResult:
+          output: str, *, on_event: VideoProgressCallback | None = None,
+          should_stop: Callable[[], bool] | None = None,
+          progress: VideoProgressCallback | None = None, **options) -> VideoResult:
     """Stylize the video (or folder / glob of frames) ``input`` with ``style`` (one image or
     several) into ``output`` (.mp4, .mov, .mkv, .webm, .gif, or a folder of PNG frames).
 
     ``options`` are the fields of :class:`VideoOptions` and of
     :class:`~painterly.transfer.TransferOptions` except ``steps``, ``init`` and ``time_budget``
-    (the video sets those per frame). ``progress`` receives :class:`FrameProgress` events;
+    (the video sets those per frame). ``on_event`` receives the events of
+    :mod:`painterly.video.events` (``progress`` is its older name);
     ``should_stop`` returning True, Ctrl-C or SIGTERM end the run after keeping every finished
     frame. Running the same call again resumes.
     """
     start = time.perf_counter()
+    progress = listener_of(on_event, progress)
     options = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in options.items()}
     video_fields = {f.name for f in dataclasses.fields(VideoOptions)}
     frame_fields = {k: v for k, v in options.items() if k not in video_fields}
     if set(frame_fields) & set(PER_VIDEO):
         raise TypeError(f"the video sets {', '.join(PER_VIDEO)} per frame: use "
                         "first_frame_steps, frame_steps and the video's time_budget")
-    check_known(TransferOptions, frame_fields)
-    settings = VideoOptions(**{k: v for k, v in options.items() if k in video_fields}).validated()
-    frame_options = apply_preset(frame_fields)
-    checked = TransferOptions(**frame_options).validated()
+    settings = resolve(VideoOptions, {k: v for k, v in options.items() if k in video_fields})
+    checked = resolve(TransferOptions, frame_fields)
+    frame_options = TransferOptions.implied(frame_fields)
     sources = _style_sources(style)
     check_style_counts(checked.style_blend, checked.style_scale, len(sources))
-    output_path = writer.check_output(output, [input, *sources, *(
-        frame_options.get(name) for name in INPUT_FILE_FIELDS)])
+    files = named_files(TransferOptions, frame_options)
+    output_path = writer.check_output(output, [input, *sources, *files.values()])
     clip = reader.open_clip(input, settings.selection())
     styles = _load_styles(sources)
     size = _working_size(clip.size, checked.size)
@@ -89,7 +91,8 @@ def video(input: str, style: images.ImageSource | Sequence[images.ImageSource],
     key_parts = {"clip": clip.fingerprint(), "styles": [_image_hash(s) for s in styles],
                  "size": size, "options": frame_options,
                  "video": _pixel_settings(settings),
-                 "files": {k: _file_stamp(frame_options.get(k)) for k in ("mask", "weights")}}
+                 "files": {k: _file_stamp(files.get(k)) for k in file_fields(TransferOptions)
+                           if k not in PER_VIDEO}}
     work = WorkFolder(settings.work_dir or default_root(), run_key(key_parts),
                       {"input": str(input), **key_parts})
     if settings.ray is None:
@@ -145,7 +148,7 @@ class _FrameLoop:
         self.losses: list[float] = []
         self.timing = {"flow": 0.0, "optimization": 0.0, "io": 0.0}
 
-    def _emit(self, event: FrameProgress) -> None:
+    def _emit(self, event: FrameEvent) -> None:
         if self.progress is not None:
             self.progress(event)
 
@@ -167,8 +170,7 @@ class _FrameLoop:
                     result = self.work.load(index) if done else None
                 self.timing["io"] += time.perf_counter() - moment
                 if done:
-                    self._emit(FrameProgress(frame=index, frames=count, finished=True,
-                                             resumed=True))
+                    self._emit(FrameResumed(frame=index, frames=count))
                 else:
                     if self.should_stop is not None and self.should_stop():
                         self.interrupted = True
@@ -197,7 +199,7 @@ class _FrameLoop:
 
         def forward(event: Event) -> None:
             if isinstance(event, Evaluated):
-                self._emit(FrameProgress(frame=index, frames=count, evaluation=event))
+                self._emit(FrameEvaluated(frame=index, frames=count, evaluation=event))
 
         stylized = self.stylizer(frame, frame_plan, (previous_frame, previous_result),
                                  on_event=forward, should_stop=self.should_stop)
@@ -210,7 +212,7 @@ class _FrameLoop:
         self.timing["io"] += time.perf_counter() - moment
         self.computed += 1
         self.losses.append(stylized.loss)
-        self._emit(FrameProgress(frame=index, frames=count, finished=True, loss=stylized.loss,
+        self._emit(FrameFinished(frame=index, frames=count, loss=stylized.loss,
                                  image=stylized.pixels))
         return stylized.pixels
 

@@ -13,7 +13,14 @@ from typing import Any
 from painterly.errors import UserError
 from painterly.lecture.experiments import CONTENT_LAYERS, STYLE_LAYERS, ReconstructionOptions
 from painterly.nets.vgg import check_layers
-from painterly.options import Field, OptionError, fields_of
+from painterly.options import (
+    Field,
+    OptionError,
+    UnknownOptionError,
+    convert,
+    fields_of,
+    resolve,
+)
 from painterly.style.options import TransferOptions
 from painterly.video.options import PER_VIDEO, VideoOptions
 
@@ -87,8 +94,8 @@ def option_fields(options_class: type = TransferOptions,
 def parse_options(raw: Any) -> dict:
     """JSON settings -> keyword arguments for :func:`painterly.transfer`, validated by
     TransferOptions itself; UserError (one line) for anything wrong."""
-    options = _coerced(_json_object(raw), web_fields(TransferOptions), "unknown option(s)")
-    opts = TransferOptions(**options).validated()
+    options = _coerced(_json_object(raw), web_fields(TransferOptions))
+    opts = resolve(TransferOptions, options)
     _check_web_limits(opts.size, steps=opts.steps, coarse_steps=opts.coarse_steps)
     return options
 
@@ -97,10 +104,10 @@ def parse_video_options(raw: Any) -> dict:
     """JSON settings of a video -> keyword arguments for :func:`painterly.video` (the fields
     of :func:`video_fields`), validated by VideoOptions and TransferOptions themselves;
     UserError (one line) for anything wrong."""
-    options = _coerced(_json_object(raw), video_fields(), "unknown option(s) of a video")
+    options = _coerced(_json_object(raw), video_fields(), " of a video")
     own = {item.name for item in web_fields(VideoOptions)}
-    settings = VideoOptions(**{k: v for k, v in options.items() if k in own}).validated()
-    frame = TransferOptions(**{k: v for k, v in options.items() if k not in own}).validated()
+    settings = resolve(VideoOptions, {k: v for k, v in options.items() if k in own})
+    frame = resolve(TransferOptions, {k: v for k, v in options.items() if k not in own})
     _check_web_limits(frame.size, first_frame_steps=settings.first_frame_steps,
                       frame_steps=settings.frame_steps, coarse_steps=frame.coarse_steps)
     return options
@@ -138,9 +145,8 @@ def parse_reconstruction_options(kind: str, raw: Any) -> dict:
         if not isinstance(cumulative, bool):
             raise UserError("cumulative must be true or false")
         options["cumulative"] = cumulative
-    given = _coerced(raw, web_fields(ReconstructionOptions),
-                     "unknown option(s) of a reconstruction")
-    opts = ReconstructionOptions(**given).validated()
+    given = _coerced(raw, web_fields(ReconstructionOptions), " of a reconstruction")
+    opts = resolve(ReconstructionOptions, given)
     _check_web_limits(opts.size, steps=opts.steps)
     return options | given
 
@@ -154,13 +160,15 @@ def _json_object(raw: Any) -> dict:
     return raw
 
 
-def _coerced(raw: dict, fields: list[Field], unknown_message: str) -> dict:
-    """``raw``'s values coerced to the types of ``fields``; UserError naming unknown keys."""
+def _coerced(raw: dict, fields: list[Field], what: str = "") -> dict:
+    """``raw``'s values converted to the types of ``fields`` (text is never parsed, never a
+    path); UnknownOptionError for keys that are none of them."""
     by_name = {item.name: item for item in fields}
     unknown = sorted(set(raw) - set(by_name))
     if unknown:
-        raise UserError(f"{unknown_message}: {', '.join(unknown)}")
-    return {name: _coerce(by_name[name], value) for name, value in raw.items()}
+        raise UnknownOptionError(unknown, what)
+    return {name: convert(by_name[name], value, parse_text=False, paths=False)
+            for name, value in raw.items()}
 
 
 def _check_web_limits(size: int, **steps: int) -> None:
@@ -171,46 +179,3 @@ def _check_web_limits(size: int, **steps: int) -> None:
     for name, count in steps.items():
         if count > MAX_WEB_STEPS:
             raise OptionError(name, f"must be at most {MAX_WEB_STEPS} on the web page")
-
-
-def _coerce(item: Field, value: Any) -> Any:
-    """A JSON value -> the field's Python type; OptionError when it is none of its kinds. Text
-    must be one of the choices where there are choices, and is never a path."""
-    name, kinds = item.name, item.kinds
-    if value is None:
-        if item.optional:
-            return None
-        raise OptionError(name, "needs a value")
-    if isinstance(value, bool):
-        if "bool" not in kinds:
-            raise OptionError(name, "must not be true or false")
-        return value
-    if isinstance(value, (int, float)):
-        if "int" in kinds:
-            if value != int(value):
-                raise OptionError(name, "must be a whole number")
-            return int(value)
-        if "float" in kinds:
-            return float(value)
-        raise OptionError(name, "must not be a number")
-    if isinstance(value, list):
-        if "numbers" in kinds and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                      for v in value):
-            return tuple(float(v) for v in value)
-        if "ints" in kinds and all(isinstance(v, int) and not isinstance(v, bool)
-                                   for v in value):
-            return tuple(value)
-        if "names" in kinds and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        what = "names" if "names" in kinds else "numbers"
-        raise OptionError(name, f"must be a list of {what}")
-    if not isinstance(value, str):
-        raise OptionError(name, "must be text")
-    if "text" not in kinds:
-        numeric = any(kind in kinds for kind in ("int", "float", "numbers"))
-        raise OptionError(name, "must be a number" if numeric else "must be a list")
-    if "/" in value or "\\" in value or value.startswith("."):
-        raise OptionError(name, "must not be a file path (file paths are not accepted here)")
-    if item.spec.choices and value not in item.spec.choices:
-        raise OptionError(name, f"must be one of {', '.join(item.spec.choices)}")
-    return value

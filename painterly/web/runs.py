@@ -26,10 +26,11 @@ from painterly.io.files import finite, write_json
 from painterly.lecture import experiments
 from painterly.nets.vgg import min_side
 from painterly.options import OptionError
+from painterly.runs import eta
 from painterly.style.events import Evaluated, Event, PartStarted, Snapshot
 from painterly.style.options import TransferOptions
 from painterly.style.transfer import check_memory, check_size, check_style_counts, transfer
-from painterly.video.events import FrameProgress
+from painterly.video.events import FrameEvaluated, FrameEvent, FrameFinished, FrameResumed
 from painterly.video.options import VideoOptions
 from painterly.web.options import (
     MAX_WEB_FRAMES,
@@ -208,14 +209,14 @@ class _FrameClock:
         self.mark = (self.started, 0)
         """(time, evaluations) when the last full run finished: the rate is measured from it."""
 
-    def finished(self, event: FrameProgress, steps: int | None) -> None:
+    def finished(self, event: FrameFinished, steps: int | None) -> None:
         self.finished_frames += 1
-        if not event.resumed and steps is not None:
+        if not isinstance(event, FrameResumed) and steps is not None:
             self.evaluations += steps
             if event.frame == 0 and not self.independent:
                 self.mark = (time.perf_counter(), self.evaluations)
 
-    def progress(self, event: FrameProgress) -> dict:
+    def progress(self, event: FrameEvaluated) -> dict:
         evaluation = event.evaluation
         if event.frame == 0 or self.independent:
             self.full_run = evaluation.total
@@ -225,12 +226,13 @@ class _FrameClock:
         now = time.perf_counter()
         since, counted = (now - self.mark[0], done - self.mark[1]) \
             if done > self.mark[1] else (now - self.started, done)
+        seconds = eta(since, counted, left)
         return {"frame": event.frame + 1, "frames": event.frames,
                 "done": self.finished_frames, "total": event.frames,
                 "step": evaluation.done, "steps": evaluation.total,
                 "width": evaluation.size[0], "height": evaluation.size[1],
                 "loss": evaluation.terms.total, "elapsed": round(now - self.started, 2),
-                "eta": round(since / counted * left, 1) if counted else None}
+                "eta": None if seconds is None else round(seconds, 1)}
 
 
 class RunManager:
@@ -544,17 +546,17 @@ class RunManager:
         steps: dict[int, int] = {}
         frame_size: list[int | None] = [None, None]
 
-        def on_progress(event: FrameProgress) -> None:
+        def on_progress(event: FrameEvent) -> None:
             nonlocal last_save
             now = time.monotonic()
-            if event.evaluation is not None:
+            if isinstance(event, FrameEvaluated):
                 steps[event.frame] = event.evaluation.done
                 run.progress = clock.progress(event)
                 save = now - last_save >= self.snapshot_seconds
                 if save:
                     last_save = now
                 self._touch(run, save=save)
-            elif event.finished:
+            elif isinstance(event, FrameFinished):
                 clock.finished(event, steps.pop(event.frame, None))
                 if run.progress is not None:
                     run.progress = run.progress | {"done": clock.finished_frames}
@@ -568,7 +570,7 @@ class RunManager:
             result = painterly.video(
                 str(self.folder.resolve_video(run.content)),
                 [self.folder.resolve_image(style) for style in run.styles],
-                str(folder / run.result_file), progress=on_progress, should_stop=run.stop.is_set,
+                str(folder / run.result_file), on_event=on_progress, should_stop=run.stop.is_set,
                 work_dir=self.folder.video_work_dir, partial=True, **options)
         except UserError as error:
             self._finish(run, "failed", str(error))

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import painterly
-from painterly.video.events import FrameProgress
+from painterly.video.events import FrameEvaluated, FrameEvent, FrameFinished
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gflops import matmul_gflops
@@ -67,17 +67,17 @@ def profile(clip: Path, size: int, frames: int, options: dict) -> dict:
     started = {"at": None}
     evaluations = 0
 
-    def progress(event: FrameProgress) -> None:
+    def progress(event: FrameEvent) -> None:
         nonlocal evaluations
-        if event.finished and event.frame == 0 and started["at"] is None:
+        if isinstance(event, FrameFinished) and event.frame == 0 and started["at"] is None:
             started["at"] = time.perf_counter()
             profiler.enable()
-        elif event.evaluation is not None and event.frame > 0:
+        elif isinstance(event, FrameEvaluated) and event.frame > 0:
             evaluations += 1
 
     with tempfile.TemporaryDirectory() as folder:
         painterly.video(str(clip), "starry_night", str(Path(folder) / "out.mp4"), size=size,
-                        frames=f"0:{frames}", work_dir=folder, progress=progress, **options)
+                        frames=f"0:{frames}", work_dir=folder, on_event=progress, **options)
     profiler.disable()
     wall = time.perf_counter() - started["at"]
     parts = cumulative(pstats.Stats(profiler))

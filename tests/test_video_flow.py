@@ -143,3 +143,29 @@ def test_the_ages_of_a_synthetic_clip_follow_its_motion():
     sy = (y + flow_now[y, x, 1]).round().astype(int)
     sx = (x + flow_now[y, x, 0]).round().astype(int)
     assert (ages[1][0][sy, sx] == 0).mean() > 0.9
+
+
+def test_a_blank_wall_that_did_not_change_keeps_its_pixels():
+    # a static camera: a noisy blank wall, a dark square moving 4 px to the right. On the wall
+    # the two flows guess differently (any motion matches a blank wall), which the consistency
+    # check alone took for disocclusion: most of the wall was repainted every frame
+    rng = np.random.default_rng(0)
+
+    def frame(left: int) -> np.ndarray:
+        pixels = np.full((96, 160, 3), 200.0) + rng.normal(0, 1.5, (96, 160, 3))
+        pixels[30:60, left:left + 30] = (40, 60, 90)
+        return np.clip(pixels, 0, 255).round().astype(np.uint8)
+
+    before, after = frame(40), frame(44)
+    motion = flow.motion(before, after)
+    wall = np.ones((96, 160), bool)
+    wall[22:68, 32:82] = False
+    backward, forward = flow.estimate_flow(after, before), flow.estimate_flow(before, after)
+    consistent = ~(flow.occluded(backward, forward) | flow.motion_boundaries(backward))
+    assert consistent[wall].mean() < 0.5  # the check alone
+    assert motion.reliable[wall].mean() == 1.0
+    assert np.all(motion.backward[wall & ~consistent] == 0)  # kept where it was
+    # what the square uncovered changed: the rule does not make it reliable
+    uncovered = np.zeros((96, 160), bool)
+    uncovered[30:60, 40:44] = True
+    np.testing.assert_array_equal(motion.reliable[uncovered] == 1, consistent[uncovered])

@@ -17,6 +17,9 @@ OCCLUSION_TOLERANCE = (0.01, 0.5)
 """|w + ŵ|² > a (|w|² + |ŵ|²) + b marks a pixel occluded (Ruder et al., eq. 5)."""
 BOUNDARY_TOLERANCE = (0.01, 0.002)
 """|∇u|² + |∇v|² > a |w|² + b marks a motion boundary (Ruder et al., eq. 6)."""
+STILL_TOLERANCE = 6.0
+"""Largest change (8-bit levels, after a Gaussian blur of 1 px) of a pixel, and of its 3x3
+neighbours, that counts as no change at all: above the noise of a compressed static shot."""
 
 
 def estimate_flow(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -83,10 +86,26 @@ class Motion:
         return warp(previous, self.backward, sharp=True)
 
 
+def unchanged(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Pixels that, with their 3x3 neighbours, look the same in both (H, W, 3) uint8 frames:
+    (H, W) bool."""
+    def blurred(frame: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(frame.astype(np.float32), (0, 0), 1.0)
+
+    change = np.abs(blurred(current) - blurred(previous)).max(-1)
+    still = (change <= STILL_TOLERANCE).astype(np.uint8)
+    return cv2.erode(still, np.ones((3, 3), np.uint8)).astype(bool)
+
+
 def motion(previous: np.ndarray, current: np.ndarray) -> Motion:
     """Flow both ways between two (H, W, 3) uint8 frames and the reliability mask of frame
-    ``current``."""
+    ``current``. Where the flows disagree but the pixel did not change, the flow is ambiguous
+    (a blank wall matches itself under any motion, and the two directions guess differently),
+    not a disocclusion: there the pixel stays where it was (flow 0) and is reliable, so the
+    previous result is kept instead of being painted anew every frame."""
     backward = estimate_flow(current, previous)
     forward = estimate_flow(previous, current)
     unreliable = occluded(backward, forward) | motion_boundaries(backward)
-    return Motion(backward, (~unreliable).astype(np.float32))
+    ambiguous = unreliable & unchanged(previous, current)
+    backward[ambiguous] = 0.0
+    return Motion(backward, (~(unreliable & ~ambiguous)).astype(np.float32))

@@ -79,6 +79,22 @@ def run_mode(source: Path, style: str, out: Path, work: Path, settings: dict) ->
     return {"result": result, "cpu": cpu, "wall": wall, "frames": frames}
 
 
+def score_table(source: Path, style: str, size: tuple[int, int], runs: str) -> str:
+    """Warping error and style distance of frames kept by earlier runs, measured alike."""
+    lines = ["| run | frames | warping error | style distance (mean) | later frames |",
+             "|---|---|---|---|---|"]
+    for name, _, folder in (item.partition("=") for item in runs.split(",")):
+        files = sorted(Path(folder).glob("*.png"))
+        outputs = [np.asarray(Image.open(p).convert("RGB")) for p in files]
+        inputs = input_frames(source, size, len(outputs))
+        errors = warping_errors(inputs, outputs)
+        scorer = Scorer(images.load_image(style), Image.fromarray(inputs[0]), max(size))
+        distances = [scorer.style_distance(Image.fromarray(o)) for o in outputs]
+        lines.append(f"| {name} | {len(files)} | {np.mean(errors):.2f} | "
+                     f"{np.mean(distances):.1f} | {np.mean(distances[1:]):.1f} |")
+    return "\n".join(lines)
+
+
 def input_frames(source: Path, size: tuple[int, int], count: int) -> list[np.ndarray]:
     """The first ``count`` frames of the clip at the output size."""
     return [resized(f, size) for f in islice(open_clip(source).frames(), count)]
@@ -266,6 +282,8 @@ def main() -> None:
     parser.add_argument("--json", help="write the numbers here too")
     parser.add_argument("--figures", type=Path, help="also write a contact sheet of 8 frames "
                         "per mode and a side-by-side GIF here")
+    parser.add_argument("--score", help="NAME=FOLDER,...: score frames kept by earlier runs "
+                        "(--figures DIR/frames/MODE) with this code's measures, run nothing")
     parser.add_argument("--ray", help="numbers of Ray actors, e.g. 1,2: chunked runs only")
     parser.add_argument("--chunk-frames", type=int, default=8)
     parser.add_argument("--overlap", default="4", help="overlaps to try, e.g. 0,4")
@@ -285,6 +303,9 @@ def main() -> None:
               f"{size[1]}, style {args.style}, settings {settings}", flush=True)
         if args.ray:
             print(ray_table(args, source, size, settings, folder))
+            return
+        if args.score:
+            print(score_table(source, args.style, size, args.score))
             return
         runs = []
         frames: dict[str, list[Path]] = {}

@@ -85,11 +85,7 @@ def score_table(source: Path, style: str, size: tuple[int, int], runs: str) -> s
              "|---|---|---|---|---|"]
     for name, _, folder in (item.partition("=") for item in runs.split(",")):
         files = sorted(Path(folder).glob("*.png"))
-        outputs = [np.asarray(Image.open(p).convert("RGB")) for p in files]
-        inputs = input_frames(source, size, len(outputs))
-        errors = warping_errors(inputs, outputs)
-        scorer = Scorer(images.load_image(style), Image.fromarray(inputs[0]), max(size))
-        distances = [scorer.style_distance(Image.fromarray(o)) for o in outputs]
+        errors, distances = frame_measures(source, style, size, files)
         lines.append(f"| {name} | {len(files)} | {np.mean(errors):.2f} | "
                      f"{np.mean(distances):.1f} | {np.mean(distances[1:]):.1f} |")
     return "\n".join(lines)
@@ -100,13 +96,20 @@ def input_frames(source: Path, size: tuple[int, int], count: int) -> list[np.nda
     return [resized(f, size) for f in islice(open_clip(source).frames(), count)]
 
 
-def evaluate(source: Path, style: str, run: dict, size: tuple[int, int]) -> dict:
-    outputs = [np.asarray(Image.open(p).convert("RGB")) for p in run["frames"]]
+def frame_measures(source: Path, style: str, size: tuple[int, int],
+                   files: list[Path]) -> tuple[list[float], list[float]]:
+    """The warping error of each transition and the style distance of each frame of a run's
+    frame files against the clip they were made from."""
+    outputs = [np.asarray(Image.open(p).convert("RGB")) for p in files]
     inputs = input_frames(source, size, len(outputs))
-    errors = warping_errors(inputs, outputs)
-    losses = style_losses(run["frames"], style, size)
     scorer = Scorer(images.load_image(style), Image.fromarray(inputs[0]), max(size))
-    distances = [scorer.style_distance(Image.fromarray(o)) for o in outputs]
+    return (warping_errors(inputs, outputs),
+            [scorer.style_distance(Image.fromarray(o)) for o in outputs])
+
+
+def evaluate(source: Path, style: str, run: dict, size: tuple[int, int]) -> dict:
+    errors, distances = frame_measures(source, style, size, run["frames"])
+    losses = style_losses(run["frames"], style, size)
     result = run["result"]
     n = result.computed
     return {"warp": float(np.mean(errors)), "style": float(np.mean(losses)),
